@@ -1,0 +1,42 @@
+"""The book's notebooks, in the order `_toc.yml` lists them.
+
+Both the `#@save` extractor and the pairing tools need the same answer to "which pages are
+notebooks, and in what order", so it is computed here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TOC = ROOT / "_toc.yml"
+
+
+def _toc_files(entry: dict) -> Iterator[str]:
+    """Walk one `_toc.yml` node depth first, yielding its `file:` entries in reading order."""
+    if "file" in entry:
+        yield entry["file"]
+    for key in ("parts", "chapters", "sections"):
+        for child in entry.get(key, []):
+            yield from _toc_files(child)
+
+
+def toc_pages(toc: Path = TOC) -> list[Path]:
+    """Every page of the book as a source path, in reading order."""
+    tree = yaml.safe_load(toc.read_text())
+    files = [tree["root"], *_toc_files(tree)]
+    return [(toc.parent / name).with_suffix(".md") for name in files]
+
+
+def is_notebook(page: Path) -> bool:
+    """Whether a MyST page carries a jupytext header, i.e. is a notebook with code."""
+    head = page.read_text().split("\n---", 1)[0]
+    return page.read_text().startswith("---") and "jupytext:" in head
+
+
+def toc_notebooks(toc: Path = TOC) -> list[Path]:
+    """The pages that are notebooks, in reading order."""
+    return [page for page in toc_pages(toc) if is_notebook(page)]

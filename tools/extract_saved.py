@@ -1,0 +1,445 @@
+"""Generate the `d2lsave` package from the book's `#@save` code (run by `make lib`).
+
+A later notebook imports what an earlier one defined instead of repeating it, as the d2l book
+does with its `d2l` package. Unlike d2l's indentation-based tool, this one parses each cell
+with Python's `ast`, resolves the names that saved code needs with `symtable`, and can check
+that the committed package is what the notebooks produce (`--check`), so that a saved function
+cannot silently go missing.
+
+Marking rules:
+
+* a line holding only the comment `#@save` saves the whole cell;
+* `#@save` at the end of a statement's header line (a decorator, the `def` or `class` line, or
+  any line of a simple statement) saves that top-level statement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import builtins
+import difflib
+import inspect
+import io
+import keyword
+import re
+import subprocess
+import symtable
+import sys
+import textwrap
+import tokenize
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jupytext
+from IPython.core.inputtransformer2 import TransformerManager
+
+from tools.book_notebooks import ROOT, toc_notebooks
+
+PACKAGE = "d2lsave"
+PACKAGE_DIR = ROOT / PACKAGE
+COMMAND = "make lib"
+LINE_LENGTH = 96  # the project's ruff limit, less room for the closing quotes
+SAVE_MARK = re.compile(r"#\s*@save\s*$")
+HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+FENCE = re.compile(r"^(`{3,}|~{3,})")
+
+
+class SaveError(Exception):
+    """A `#@save` cell that cannot be turned into module code; names the notebook and cell."""
+
+
+@dataclass
+class SavedBlock:
+    """Saved statements of one cell, with where they came from."""
+
+    cell: int
+    section: str
+    code: str
+    public_names: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SavedNotebook:
+    """Everything one notebook contributes to the package."""
+
+    path: Path
+    title: str
+    blocks: list[SavedBlock]
+    imports: dict[str, str]  # bound name -> one import statement binding it
+
+    @property
+    def module(self) -> str:
+        return self.path.stem.replace("-", "_")
+
+    @property
+    def relpath(self) -> str:
+        return self.path.relative_to(ROOT).as_posix()
+
+
+def _where(path: Path, cell: int) -> str:
+    return f"{path.relative_to(ROOT).as_posix()}, cell {cell}"
+
+
+def _headings(markdown: str) -> list[tuple[int, str]]:
+    """Markdown headings outside fenced blocks, as (level, text)."""
+    found, fence = [], None
+    for line in markdown.splitlines():
+        match = FENCE.match(line.strip())
+        if match:
+            marker = match.group(1)
+            if fence is None:
+                fence = marker[0] * len(marker)
+            elif line.strip().startswith(fence):
+                fence = None
+            continue
+        heading = HEADING.match(line) if fence is None else None
+        if heading:
+            found.append((len(heading.group(1)), heading.group(2)))
+    return found
+
+
+def _uses_ipython_syntax(source: str) -> bool:
+    """Whether a cell holds magics or shell escapes, which a Python module cannot."""
+    return "get_ipython()" in TransformerManager().transform_cell(source) and (
+        "get_ipython()" not in source
+    )
+
+
+def _save_marks(source: str) -> list[tuple[int, int, int]]:
+    """Positions of `#@save` comments as (line, start column, end column)."""
+    marks = []
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    for token in tokens:
+        if token.type == tokenize.COMMENT and SAVE_MARK.fullmatch(token.string):
+            marks.append((token.start[0], token.start[1], token.end[1]))
+    return marks
+
+
+def _header_lines(node: ast.stmt) -> range:
+    """The lines of a statement where a `#@save` mark saves it."""
+    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return range(first, node.body[0].lineno)
+    return range(first, node.end_lineno + 1)
+
+
+def _is_registration(node: ast.stmt) -> bool:
+    """Whether a def is decorated with `add_to_class`, which binds its name to None."""
+    for decorator in getattr(node, "decorator_list", []):
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        if name == "add_to_class":
+            return True
+    return False
+
+
+def _docstring_literal(text: str, indent: str) -> str:
+    """A triple-quoted literal for `text`, indented for a body at `indent`."""
+    if '"""' in text or "\\" in text:
+        return indent + repr(text)
+    lines = text.splitlines()
+    body = "\n".join((indent + line) if line else "" for line in lines[1:])
+    if len(lines) == 1:
+        return f'{indent}"""{text}"""'
+    return f'{indent}"""{lines[0]}\n{body}\n{indent}"""'
+
+
+def _add_section(code: str, section: str, relpath: str) -> str:
+    """Append where a saved class or function was defined to its docstring."""
+    tree = ast.parse(code)
+    lines = code.splitlines()
+    node = tree.body[0]
+    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return code
+    first = node.body[0]
+    indent = " " * first.col_offset
+    note = textwrap.fill(f"Defined in {section} ({relpath}).", width=LINE_LENGTH - len(indent))
+    old = ast.get_docstring(node, clean=True)
+    if old is not None:
+        literal = _docstring_literal(f"{old}\n\n{note}", indent)
+        lines[first.lineno - 1 : first.end_lineno] = literal.splitlines()
+    else:
+        lines[first.lineno - 1 : first.lineno - 1] = [_docstring_literal(note, indent)]
+    return "\n".join(lines) + "\n"
+
+
+def _strip_marks(source: str, marks: list[tuple[int, int, int]]) -> list[str]:
+    """The cell's lines with the `#@save` comments removed."""
+    lines = source.splitlines()
+    for line, start, end in marks:
+        text = lines[line - 1]
+        lines[line - 1] = (text[:start].rstrip() + text[end:]).rstrip()
+    return lines
+
+
+def _saved_statements(
+    source: str, tree: ast.Module, marks: list[tuple[int, int, int]], where: str
+) -> list[ast.stmt]:
+    """The top-level statements of a cell that its `#@save` marks select."""
+    source_lines = source.splitlines()
+    whole_cell = any(not source_lines[line - 1][:start].strip() for line, start, _ in marks)
+    if whole_cell:
+        return list(tree.body)
+    chosen = []
+    for line, _, _ in marks:
+        owners = [node for node in tree.body if line in _header_lines(node)]
+        if not owners:
+            raise SaveError(f"{where}: the #@save on line {line} marks no top-level statement")
+        chosen.extend(node for node in owners if node not in chosen)
+    return sorted(chosen, key=lambda node: node.lineno)
+
+
+def _import_bindings(tree: ast.Module) -> dict[str, str]:
+    """One single-name import statement for every name that a cell's imports bind."""
+    bindings = {}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    bindings[alias.asname] = f"import {alias.name} as {alias.asname}"
+                else:
+                    top = alias.name.split(".")[0]
+                    bindings[top] = f"import {alias.name}"
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                bound = alias.asname or alias.name
+                suffix = f" as {alias.asname}" if alias.asname else ""
+                bindings[bound] = f"from {node.module} import {alias.name}{suffix}"
+    return bindings
+
+
+def read_notebook(path: Path) -> SavedNotebook:
+    """Collect the saved code, its sections and the notebook's imports."""
+    notebook = jupytext.read(path)
+    title, stack = path.stem, []
+    blocks: list[SavedBlock] = []
+    imports: dict[str, str] = {}
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "markdown":
+            for level, text in _headings(cell.source):
+                if level == 1:
+                    title, stack = text, []
+                else:
+                    stack = [*(s for s in stack if s[0] < level), (level, text)]
+            continue
+        if cell.cell_type != "code":
+            continue
+        where = _where(path, index)
+        source = cell.source
+        marks = _save_marks(TransformerManager().transform_cell(source))
+        if marks and _uses_ipython_syntax(source):
+            raise SaveError(
+                f"{where}: a #@save cell holds IPython syntax (a magic or a shell escape), "
+                "which a Python module cannot contain; move it to a cell of its own"
+            )
+        python = TransformerManager().transform_cell(source) if not marks else source
+        try:
+            tree = ast.parse(python)
+        except SyntaxError as err:
+            raise SaveError(f"{where}: cannot parse the cell: {err}") from err
+        imports.update(_import_bindings(tree))
+        if not marks:
+            continue
+        lines = _strip_marks(source, marks)
+        section = " > ".join([title, *(text for _, text in stack)])
+        for node in _saved_statements(source, tree, marks, where):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                continue  # collected once, at the top of the module
+            first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+            code = "\n".join(lines[first - 1 : node.end_lineno]) + "\n"
+            code = _add_section(code, section, path.relative_to(ROOT).as_posix())
+            public = []
+            if not _is_registration(node):
+                public = [name for name in _bound_names(node) if not name.startswith("_")]
+            if blocks and blocks[-1].cell == index:
+                blocks[-1].code += "\n\n" + code
+                blocks[-1].public_names += public
+            else:
+                blocks.append(SavedBlock(index, section, code, public))
+    return SavedNotebook(path, title, blocks, imports)
+
+
+def _bound_names(node: ast.stmt) -> list[str]:
+    """The module-level names a saved statement defines."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return [node.name]
+    names = []
+    for target in ast.walk(node):
+        if isinstance(target, ast.Name) and isinstance(target.ctx, ast.Store):
+            names.append(target.id)
+    return names
+
+
+def _global_references(table: symtable.SymbolTable) -> set[str]:
+    """Names that code in `table` or its nested scopes looks up in the module namespace."""
+    found = set()
+    for symbol in table.get_symbols():
+        if symbol.is_referenced() and (
+            symbol.is_global() and (table.get_type() != "module" or not symbol.is_assigned())
+        ):
+            found.add(symbol.get_name())
+    for child in table.get_children():
+        found |= _global_references(child)
+    return found
+
+
+def _needed_imports(saved: SavedNotebook, code: str, defined_in: dict[str, str]) -> list[str]:
+    """The import statements that the saved code needs, from the notebook's own imports.
+
+    A name imported from this package is imported from the module that defines it, so that
+    the package's modules never depend on the order in which `__init__` imports them.
+    """
+    table = symtable.symtable(code, saved.relpath, "exec")
+    defined = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
+    needed = _global_references(table) - defined - set(dir(builtins))
+    missing = sorted(name for name in needed if name not in saved.imports)
+    if missing:
+        raise SaveError(
+            f"{saved.relpath}: saved code uses {', '.join(missing)}, which neither a saved "
+            "definition nor an import in the notebook provides"
+        )
+    statements = set()
+    for name in needed:
+        statement = saved.imports[name]
+        if statement.startswith(f"from {PACKAGE} import ") and name in defined_in:
+            statement = statement.replace(
+                f"from {PACKAGE} import", f"from {PACKAGE}.{defined_in[name]} import", 1
+            )
+        statements.add(statement)
+    return sorted(statements)
+
+
+def _header(source: str) -> str:
+    return (
+        f"# AUTOGENERATED by `{COMMAND}` from {source}: do not edit this file.\n"
+        "# Change the notebook's #@save cells and run the command again.\n"
+    )
+
+
+def render_module(saved: SavedNotebook, defined_in: dict[str, str]) -> str:
+    """The module for one notebook: header, imports, then each section's saved code."""
+    code = "\n\n".join(block.code for block in saved.blocks)
+    imports = _needed_imports(saved, code, defined_in)
+    public = [name for block in saved.blocks for name in block.public_names]
+    parts = [
+        _header(saved.relpath),
+        f'"""Code saved from "{saved.title}" ({saved.relpath})."""\n',
+        "\n".join(imports) + "\n",
+        f"__all__ = {public!r}\n",
+    ]
+    for block in saved.blocks:
+        parts.append(f"# {block.section}\n# ({saved.relpath}, cell {block.cell})\n\n" + block.code)
+    return "\n\n".join(parts)
+
+
+def render_init(notebooks: list[SavedNotebook]) -> str:
+    """The package's `__init__`: every public name, in the book's reading order."""
+    lines = [
+        _header("the book's notebooks in _toc.yml order"),
+        '"""Code saved from the book, importable in later notebooks and in your own code."""\n',
+    ]
+    names = []
+    for saved in notebooks:
+        public = [n for b in saved.blocks for n in b.public_names]
+        if public:
+            lines.append(f"from .{saved.module} import {', '.join(public)}")
+            names += public
+    lines.append(f"\n__all__ = {names!r}\n")
+    return "\n".join(lines)
+
+
+def _format(source: str, filename: str) -> str:
+    """Sort imports and format with ruff, using the project's ruff settings."""
+    ruff = [sys.executable, "-m", "ruff"]
+    for args in (["check", "--select", "I", "--fix", "--quiet"], ["format", "--quiet"]):
+        result = subprocess.run(
+            [*ruff, *args, "--stdin-filename", filename, "-"],
+            input=source,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise SaveError(f"ruff could not format {filename}:\n{result.stderr}")
+        source = result.stdout
+    return source
+
+
+def build_package() -> dict[Path, str]:
+    """Every file of the package, as path -> text, generated in memory."""
+    notebooks = [read_notebook(path) for path in toc_notebooks()]
+    with_code = [saved for saved in notebooks if saved.blocks]
+    files = {PACKAGE_DIR / "__init__.py": render_init(with_code)}
+    defined_in: dict[str, str] = {}
+    for saved in with_code:
+        if not saved.module.isidentifier() or keyword.iskeyword(saved.module):
+            raise SaveError(f"{saved.relpath}: {saved.module!r} is not a module name")
+        files[PACKAGE_DIR / f"{saved.module}.py"] = render_module(saved, defined_in)
+        defined_in.update({n: saved.module for b in saved.blocks for n in b.public_names})
+    return {path: _format(text, path.relative_to(ROOT).as_posix()) for path, text in files.items()}
+
+
+def differences(files: dict[Path, str]) -> list[str]:
+    """Unified diffs between the generated package and the files on disk."""
+    diffs = []
+    on_disk = set(PACKAGE_DIR.glob("*.py"))
+    for path in sorted(on_disk | set(files)):
+        old = path.read_text() if path.exists() else ""
+        new = files.get(path, "")
+        if old != new:
+            name = path.relative_to(ROOT).as_posix()
+            diffs.append(
+                "".join(
+                    difflib.unified_diff(
+                        old.splitlines(True),
+                        new.splitlines(True),
+                        f"{name} (committed)",
+                        f"{name} (generated)",
+                    )
+                )
+            )
+    return diffs
+
+
+def write_package(files: dict[Path, str]) -> None:
+    """Replace the package with the generated files; each file is written atomically."""
+    PACKAGE_DIR.mkdir(exist_ok=True)
+    for path, text in files.items():
+        temporary = path.with_suffix(".py.tmp")
+        temporary.write_text(text)
+        temporary.replace(path)
+    for stale in set(PACKAGE_DIR.glob("*.py")) - set(files):
+        stale.unlink()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=inspect.cleandoc(__doc__).splitlines()[0])
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1, showing the diff, if the committed package differs from the notebooks",
+    )
+    args = parser.parse_args(argv)
+    try:
+        files = build_package()
+    except SaveError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.check:
+        diffs = differences(files)
+        if diffs:
+            print("".join(diffs))
+            print(f"{PACKAGE} is out of date with the notebooks: run `{COMMAND}`.", file=sys.stderr)
+            return 1
+        print(f"{PACKAGE} matches the notebooks.")
+        return 0
+    write_package(files)
+    for path in files:
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
