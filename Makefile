@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help env book test lab sync notebooks lib check bench lock browser clean
+.PHONY: help env assets book test lab sync notebooks lib check bench lock browser clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (sets up .venv if needed)"
@@ -29,7 +29,13 @@ $(STAMP): requirements.txt requirements-nodeps.txt constraints.txt pyproject.tom
 
 env: $(STAMP)
 
-book: env
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+
+assets: node_modules/.package-lock.json env
+	$(BIN)/python -m tools.web_assets
+
+book: env assets
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo
 	@echo "Open $(CURDIR)/_build/html/index.html in a browser."

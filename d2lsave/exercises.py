@@ -25,12 +25,18 @@ __all__ = [
 
 
 def write_regression_file(
-    path: Path, w, b: float, noise: float, num_examples: int, chunk: int = 4096, seed: int = 0
+    path: Path,
+    w,
+    b: float,
+    noise: float,
+    num_examples: int,
+    chunk: int = 4096,
+    seed: int = 0,
 ) -> np.memmap:
-    """Generate a linear-regression dataset chunk by chunk into a file of float32 rows.
+    """Write a linear-regression dataset to a .npy file, one chunk at a time.
 
-    Each row holds the features followed by the label, so one example is one contiguous
-    read. The whole dataset never has to fit in memory.
+    Each float32 row holds the features followed by the label, so one example
+    is one contiguous read. The dataset never has to fit in memory.
 
     Defined in Solutions to the Exercises (book/exercises.md).
     """
@@ -57,7 +63,7 @@ def write_regression_file(
 
 
 class PseudorandomPermutation:
-    """A keyed permutation of range(n), computed one index at a time without a table.
+    """A keyed permutation of range(n), computed one index at a time.
 
     Defined in Solutions to the Exercises (book/exercises.md).
     """
@@ -71,7 +77,7 @@ class PseudorandomPermutation:
         self.mask = (1 << self.half_bits) - 1
 
     def _mix(self, value: int, round_: int) -> int:
-        """A keyed hash of one half (the SplitMix64 finaliser), cut to half_bits bits."""
+        """A keyed hash of one half (SplitMix64's finaliser), cut to size."""
         z = (value + self.key * 0x9E3779B97F4A7C15 + round_) & 0xFFFFFFFFFFFFFFFF
         z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
         z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
@@ -103,9 +109,13 @@ class PseudorandomPermutation:
 
 
 def read_shuffled_blocks(
-    rows: np.ndarray, batch_size: int, block_size: int, blocks_in_buffer: int, key: int
+    rows: np.ndarray,
+    batch_size: int,
+    block_size: int,
+    blocks_in_buffer: int,
+    key: int,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """One epoch over on-disk rows in a pseudorandom order, reading whole blocks only.
+    """One epoch over on-disk rows in pseudorandom order, reading whole blocks.
 
     Defined in Solutions to the Exercises (book/exercises.md).
     """
@@ -133,10 +143,10 @@ def read_shuffled_blocks(
 class SyntheticRegressionStream(torch.utils.data.IterableDataset):
     """Minibatches of linear-regression data drawn on demand, never stored.
 
-    Minibatch ``k`` of epoch ``e`` comes from a generator seeded with ``(seed, e, k)``, so
-    it can be recomputed on its own, in any order and in any worker process. With
-    ``fresh_each_epoch=False`` the epoch number is left out and every pass yields the same
-    data.
+    Minibatch ``k`` of epoch ``e`` comes from a generator seeded with
+    ``(seed, e, k)``, so it can be recomputed on its own, in any order and in any
+    worker process. With ``fresh_each_epoch=False`` the epoch number is left out
+    and every pass yields the same data.
 
     Defined in Solutions to the Exercises (book/exercises.md).
     """
@@ -161,7 +171,7 @@ class SyntheticRegressionStream(torch.utils.data.IterableDataset):
         self.epoch = 0
 
     def batch(self, epoch: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Minibatch `k` of epoch `epoch`, the same whenever and wherever it is computed."""
+        """Minibatch `k` of epoch `epoch`, the same wherever it is computed."""
         key = [self.seed, epoch, k] if self.fresh_each_epoch else [self.seed, k]
         state = np.random.SeedSequence(key).generate_state(1, dtype=np.uint64)[0]
         generator = torch.Generator().manual_seed(int(state))

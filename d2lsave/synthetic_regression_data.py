@@ -27,7 +27,7 @@ __all__ = [
 
 
 def check_integer(name: str, value, minimum: int) -> int:
-    """Return `value` as an int, or say which argument is wrong and what it accepts.
+    """Return `value` as an int, or say what the argument accepts.
 
     Defined in Synthetic Regression Data > Generating the Dataset (book/synthetic-regression-
     data.md).
@@ -42,7 +42,7 @@ def check_integer(name: str, value, minimum: int) -> int:
 
 
 def check_real(name: str, value, minimum: float | None = None) -> float:
-    """Return `value` as a finite float, or say which argument is wrong and what it accepts.
+    """Return `value` as a finite float, or say what the argument accepts.
 
     Defined in Synthetic Regression Data > Generating the Dataset (book/synthetic-regression-
     data.md).
@@ -57,7 +57,8 @@ def check_real(name: str, value, minimum: float | None = None) -> float:
             )
         number = value.item()
     if isinstance(number, bool) or not isinstance(number, numbers.Real):
-        raise TypeError(f"{name} must be {accepts}, got {value!r} of type {type(value).__name__}")
+        kind = type(value).__name__
+        raise TypeError(f"{name} must be {accepts}, got {value!r} of type {kind}")
     number = float(number)
     if not math.isfinite(number) or (minimum is not None and number < minimum):
         raise ValueError(f"{name} must be {accepts}, got {value!r}")
@@ -86,7 +87,7 @@ def check_weights(w) -> torch.Tensor:
 
 
 def make_generator(seed) -> torch.Generator | None:
-    """Give a seeded dataset a random stream of its own; None means the global one.
+    """A private random stream for a seeded dataset; None means the global one.
 
     Defined in Synthetic Regression Data > Generating the Dataset (book/synthetic-regression-
     data.md).
@@ -146,8 +147,9 @@ class SyntheticRegressionData(d2l.DataModule):
 
 
 @d2l.add_to_class(SyntheticRegressionData)
-def get_dataloader(self, train: bool) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield (features, labels) minibatches, shuffled for training, in order for validation.
+def get_dataloader(self, train: bool) -> Iterator[tuple[torch.Tensor, ...]]:
+    """Yield (features, labels) minibatches: shuffled for training, in order for
+    validation.
 
     Defined in Synthetic Regression Data > Reading the Dataset (book/synthetic-regression-
     data.md).
@@ -173,19 +175,24 @@ def get_tensorloader(
     indices=slice(0, None),
     drop_last: bool = False,
 ) -> torch.utils.data.DataLoader:
-    """Serve the selected rows of `tensors` in minibatches through PyTorch's DataLoader.
+    """Serve the chosen rows of `tensors` in minibatches through a DataLoader.
 
     Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
     (book/synthetic-regression-data.md).
     """
     dataset = torch.utils.data.TensorDataset(*(t[indices] for t in tensors))
-    # The loader draws a seed for its workers even when it does not shuffle; a private
-    # generator keeps that draw away from the training order and the global state.
+    # The loader draws a seed for its workers even when it does not shuffle; a
+    # private generator keeps that draw away from the training order and the
+    # global random state.
     generator = self.generator
     if generator is not None and not train:
         generator = torch.Generator()
     return torch.utils.data.DataLoader(
-        dataset, self.batch_size, shuffle=train, drop_last=drop_last, generator=generator
+        dataset,
+        self.batch_size,
+        shuffle=train,
+        drop_last=drop_last,
+        generator=generator,
     )
 
 
@@ -205,7 +212,11 @@ def get_dataloader(self, train: bool) -> torch.utils.data.DataLoader:
 
 
 def loader_throughput(
-    X: torch.Tensor, y: torch.Tensor, batch_size: int = 32, repeats: int = 3, seed: int = 0
+    X: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int = 32,
+    repeats: int = 3,
+    seed: int = 0,
 ) -> dict[str, float]:
     """Examples read per second by four minibatch readers of in-memory tensors.
 
@@ -226,7 +237,8 @@ def loader_throughput(
         perm = torch.randperm(n, generator=generator)
         X_perm, y_perm = X[perm], y[perm]
         for start in range(0, n, batch_size):
-            yield X_perm[start : start + batch_size], y_perm[start : start + batch_size]
+            end = start + batch_size
+            yield X_perm[start:end], y_perm[start:end]
 
     readers = {
         "from-scratch iterator": from_scratch,

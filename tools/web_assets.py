@@ -1,0 +1,49 @@
+"""Stage the browser code the book serves itself (run by `make book` after `npm ci`).
+
+By default a Jupyter Book page loads MathJax, RequireJS and the Jupyter widget manager from
+CDNs, so formulas and widgets are blank offline. The versions pinned in `package-lock.json` are
+installed from the npm registry into `node_modules/`; this script copies the files a page
+needs into `_build/web_assets/`, which `_config.yml` adds to the HTML static files. Nothing
+minified is kept in the repository.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE_MODULES = ROOT / "node_modules"
+TARGET = ROOT / "_build" / "web_assets"
+
+# destination folder (under _static/) -> (source folder under node_modules, glob patterns)
+ASSETS: dict[str, tuple[str, list[str]]] = {
+    "mathjax": ("mathjax/es5", ["**/*"]),
+    "widgets": ("@jupyter-widgets/html-manager/dist", ["embed-amd.js", "*.woff*", "*.ttf",
+                                                        "*.eot", "*.svg"]),
+    "widgets/require": ("requirejs", ["require.js"]),
+}
+
+
+def stage() -> list[Path]:
+    """Copy every asset into the staging folder; return what was copied."""
+    if not NODE_MODULES.is_dir():
+        raise SystemExit("node_modules/ is missing: run `npm ci` (make book does)")
+    copied = []
+    for destination, (source, patterns) in ASSETS.items():
+        source_dir = NODE_MODULES / source
+        for pattern in patterns:
+            for path in sorted(source_dir.glob(pattern)):
+                if path.is_file():
+                    target = TARGET / destination / path.relative_to(source_dir)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    if not target.exists() or target.stat().st_mtime < path.stat().st_mtime:
+                        shutil.copy2(path, target)
+                    copied.append(target)
+    return copied
+
+
+if __name__ == "__main__":
+    files = stage()
+    print(f"staged {len(files)} files in {TARGET.relative_to(ROOT)}", file=sys.stderr)
