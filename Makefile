@@ -43,7 +43,7 @@ book: env assets
 browser:
 	@test -x $(CHROMIUM) || sh tools/install_chromium.sh
 
-test: env browser
+test: env assets browser
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
 lab: env

@@ -74,11 +74,16 @@ class SavedNotebook:
 
     @property
     def relpath(self) -> str:
-        return self.path.relative_to(ROOT).as_posix()
+        return _display(self.path)
+
+
+def _display(path: Path) -> str:
+    """A path as the error messages and headers show it: relative to the repository."""
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
 
 def _where(path: Path, cell: int) -> str:
-    return f"{path.relative_to(ROOT).as_posix()}, cell {cell}"
+    return f"{_display(path)}, cell {cell}"
 
 
 def _headings(markdown: str) -> list[tuple[int, str]]:
@@ -248,7 +253,7 @@ def read_notebook(path: Path) -> SavedNotebook:
                 continue  # collected once, at the top of the module
             first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
             code = "\n".join(lines[first - 1 : node.end_lineno]) + "\n"
-            code = _add_section(code, section, path.relative_to(ROOT).as_posix())
+            code = _add_section(code, section, _display(path))
             public = []
             if not _is_registration(node):
                 public = [name for name in _bound_names(node) if not name.startswith("_")]

@@ -46,7 +46,7 @@ def _cells(notebook: nbformat.NotebookNode) -> list[tuple[str, str, dict]]:
 def pairing_problems(md: Path) -> list[str]:
     """Why the `.ipynb` paired with `md` is not its faithful copy; empty when it is."""
     ipynb = paired_ipynb(md)
-    name = ipynb.relative_to(ROOT).as_posix()
+    name = ipynb.relative_to(ROOT).as_posix() if ipynb.is_relative_to(ROOT) else str(ipynb)
     if not ipynb.exists():
         return [f"{name} is missing: run `make sync`"]
     expected = _cells(jupytext.read(md))

@@ -20,8 +20,10 @@ TARGET = ROOT / "_build" / "web_assets"
 # destination folder (under _static/) -> (source folder under node_modules, glob patterns)
 ASSETS: dict[str, tuple[str, list[str]]] = {
     "mathjax": ("mathjax/es5", ["**/*"]),
-    "widgets": ("@jupyter-widgets/html-manager/dist", ["embed-amd.js", "*.woff*", "*.ttf",
-                                                        "*.eot", "*.svg"]),
+    "widgets": (
+        "@jupyter-widgets/html-manager/dist",
+        ["embed-amd.js", "*.woff*", "*.ttf", "*.eot", "*.svg"],
+    ),
     "widgets/require": ("requirejs", ["require.js"]),
 }
 
