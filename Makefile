@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help env assets book test lab sync notebooks lib check bench lock browser clean
+.PHONY: help env assets book colab-smoke classroom test lab sync notebooks lib check bench lock browser clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (sets up .venv if needed)"
@@ -17,6 +17,8 @@ help:
 	@echo "make notebooks  sync, then re-execute each .ipynb to refresh its stored outputs"
 	@echo "make lib        regenerate the d2lsave package from the #@save cells"
 	@echo "make bench      measure the minibatch readers"
+	@echo "make colab-smoke run every notebook in a fresh Colab-like environment"
+	@echo "make classroom  zip the notebooks for a class: _build/classroom.zip"
 	@echo "make lock       rewrite constraints.txt from the installed environment"
 
 $(STAMP): requirements.txt requirements-nodeps.txt constraints.txt pyproject.toml
@@ -60,6 +62,12 @@ lib: env
 
 bench: env
 	$(BIN)/python -m tools.bench_loaders
+
+colab-smoke: env
+	$(BIN)/python -m tools.colab_smoke
+
+classroom: env
+	$(BIN)/python -m tools.classroom
 
 lock: env
 	{ echo "# Every package of the environment, as resolved from requirements.txt. Regenerate with: make lock"; \

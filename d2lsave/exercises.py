@@ -21,7 +21,7 @@ __all__ = [
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 5)
+# (book/exercises.md, cell 7)
 
 
 def write_regression_file(
@@ -59,7 +59,7 @@ def write_regression_file(
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 8)
+# (book/exercises.md, cell 10)
 
 
 class PseudorandomPermutation:
@@ -105,7 +105,7 @@ class PseudorandomPermutation:
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 12)
+# (book/exercises.md, cell 14)
 
 
 def read_shuffled_blocks(
@@ -137,7 +137,7 @@ def read_shuffled_blocks(
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 15)
+# (book/exercises.md, cell 17)
 
 
 class SyntheticRegressionStream(torch.utils.data.IterableDataset):

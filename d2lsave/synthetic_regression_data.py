@@ -23,7 +23,7 @@ __all__ = [
 
 
 # Synthetic Regression Data > Generating the Dataset
-# (book/synthetic-regression-data.md, cell 3)
+# (book/synthetic-regression-data.md, cell 5)
 
 
 def check_integer(name: str, value, minimum: int) -> int:
@@ -102,7 +102,7 @@ def make_generator(seed) -> torch.Generator | None:
 
 
 # Synthetic Regression Data > Generating the Dataset
-# (book/synthetic-regression-data.md, cell 5)
+# (book/synthetic-regression-data.md, cell 7)
 
 
 class SyntheticRegressionData(d2l.DataModule):
@@ -143,7 +143,7 @@ class SyntheticRegressionData(d2l.DataModule):
 
 
 # Synthetic Regression Data > Reading the Dataset
-# (book/synthetic-regression-data.md, cell 13)
+# (book/synthetic-regression-data.md, cell 15)
 
 
 @d2l.add_to_class(SyntheticRegressionData)
@@ -164,7 +164,7 @@ def get_dataloader(self, train: bool) -> Iterator[tuple[torch.Tensor, ...]]:
 
 
 # Synthetic Regression Data > Concise Implementation of the Data Loader
-# (book/synthetic-regression-data.md, cell 19)
+# (book/synthetic-regression-data.md, cell 21)
 
 
 @d2l.add_to_class(SyntheticRegressionData)
@@ -208,7 +208,7 @@ def get_dataloader(self, train: bool) -> torch.utils.data.DataLoader:
 
 
 # Synthetic Regression Data > Concise Implementation of the Data Loader > Which loader is faster?
-# (book/synthetic-regression-data.md, cell 25)
+# (book/synthetic-regression-data.md, cell 27)
 
 
 def loader_throughput(

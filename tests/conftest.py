@@ -33,7 +33,10 @@ def build_book() -> subprocess.CompletedProcess:
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     return subprocess.run(
         [str(jupyter_book), "build", ".", "--warningiserror", "--keep-going"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 

@@ -21,8 +21,9 @@ def test_page_renders_offline_without_console_errors(offline_page, book_server, 
 
 
 def test_chapter_shows_its_code_outputs_math_and_figure(offline_page, book_server):
-    offline_page.goto(f"{book_server}/book/synthetic-regression-data.html",
-                      wait_until="networkidle")
+    offline_page.goto(
+        f"{book_server}/book/synthetic-regression-data.html", wait_until="networkidle"
+    )
     text = offline_page.locator("article").inner_text()
     assert "X shape: torch.Size([32, 2])" in text
     assert "features: tensor([-1.1258, -1.1524])" in text
@@ -56,7 +57,8 @@ def test_every_internal_link_resolves(offline_page, book_server, path):
             if target not in anchors_by_page:
                 checker = offline_page.context.new_page()
                 checker.goto(target)
-                anchors_by_page[target] = set(checker.eval_on_selector_all(
-                    "[id]", "els => els.map(e => e.id)"))
+                anchors_by_page[target] = set(
+                    checker.eval_on_selector_all("[id]", "els => els.map(e => e.id)")
+                )
                 checker.close()
             assert fragment in anchors_by_page[target], f"{path} links to missing #{fragment}"

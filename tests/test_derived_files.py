@@ -28,7 +28,7 @@ def test_paired_notebook_matches_its_markdown(md):
 def test_an_edited_markdown_with_a_stale_notebook_is_caught(tmp_path):
     md = NOTEBOOKS[0]
     shutil.copy(md.with_suffix(".ipynb"), tmp_path / md.with_suffix(".ipynb").name)
-    edited = md.read_text().replace("print(\"features:\", data.X[0])", "print(data.X[0])")
+    edited = md.read_text().replace('print("features:", data.X[0])', "print(data.X[0])")
     assert edited != md.read_text()
     (tmp_path / md.name).write_text(edited)
     problems = pairing_problems(tmp_path / md.name)
@@ -57,14 +57,20 @@ def test_a_hand_edit_of_d2lsave_is_caught():
 def test_make_lib_check_mode_reports_in_sync():
     result = subprocess.run(
         [sys.executable, "-m", "tools.extract_saved", "--check"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_project_is_ruff_clean():
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "."], cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, "-m", "ruff", "check", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         check=False,
     )
     assert result.returncode == 0, result.stdout

@@ -48,14 +48,12 @@ def test_regression_file_and_block_shuffle(tmp_path):
 def test_stream_is_fresh_each_epoch_or_the_same_on_request():
     fresh = SyntheticRegressionStream([2, -3.4], 4.2, seed=0, num_batches=4)
     assert not torch.equal(torch.cat([X for X, _ in fresh]), torch.cat([X for X, _ in fresh]))
-    same = SyntheticRegressionStream([2, -3.4], 4.2, seed=0, num_batches=4,
-                                     fresh_each_epoch=False)
+    same = SyntheticRegressionStream([2, -3.4], 4.2, seed=0, num_batches=4, fresh_each_epoch=False)
     assert torch.equal(torch.cat([X for X, _ in same]), torch.cat([X for X, _ in same]))
 
 
 def test_stream_gives_the_same_batches_with_worker_processes():
-    same = SyntheticRegressionStream([2, -3.4], 4.2, seed=3, num_batches=6,
-                                     fresh_each_epoch=False)
+    same = SyntheticRegressionStream([2, -3.4], 4.2, seed=3, num_batches=6, fresh_each_epoch=False)
     alone = sorted(X[0, 0].item() for X, _ in same)
     loader = torch.utils.data.DataLoader(same, batch_size=None, num_workers=2)
     assert sorted(X[0, 0].item() for X, _ in loader) == alone

@@ -35,14 +35,20 @@ def notebook(tmp_path, *cells: str):
 
 
 def test_a_marked_definition_is_saved_with_its_section(tmp_path):
-    saved = read_notebook(notebook(tmp_path, "import math", '''
+    saved = read_notebook(
+        notebook(
+            tmp_path,
+            "import math",
+            '''
         def area(r):  #@save
             """Area of a circle."""
             return math.pi * r**2
 
         def unsaved():
             return 1
-    '''))
+    ''',
+        )
+    )
     module = render_module(saved, {})
     assert "def area" in module and "def unsaved" not in module
     assert "import math" in module
@@ -51,12 +57,17 @@ def test_a_marked_definition_is_saved_with_its_section(tmp_path):
 
 
 def test_a_marked_line_alone_saves_the_whole_cell(tmp_path):
-    saved = read_notebook(notebook(tmp_path, """
+    saved = read_notebook(
+        notebook(
+            tmp_path,
+            """
         #@save
         SCALE = 3
         def f(x):
             return SCALE * x
-    """))
+    """,
+        )
+    )
     namespace = {}
     exec(render_module(saved, {}), namespace)
     assert namespace["f"](2) == 6
@@ -78,10 +89,16 @@ def test_a_magic_in_a_saved_cell_is_rejected_with_its_cell(tmp_path, line):
 
 
 def test_a_magic_in_an_unsaved_cell_is_fine(tmp_path):
-    saved = read_notebook(notebook(tmp_path, "%matplotlib inline\nimport math", """
+    saved = read_notebook(
+        notebook(
+            tmp_path,
+            "%matplotlib inline\nimport math",
+            """
         def f():  #@save
             return math.e
-    """))
+    """,
+        )
+    )
     assert "import math" in render_module(saved, {})
 
 
@@ -98,14 +115,21 @@ def test_a_mark_on_no_statement_is_an_error(tmp_path):
 
 
 def test_registrations_are_kept_but_not_exported(tmp_path):
-    saved = read_notebook(notebook(tmp_path, "from d2l import torch as d2l", """
+    saved = read_notebook(
+        notebook(
+            tmp_path,
+            "from d2l import torch as d2l",
+            """
         class A:  #@save
             pass
-    """, """
+    """,
+            """
         @d2l.add_to_class(A)  #@save
         def hello(self):
             return "hi"
-    """))
+    """,
+        )
+    )
     module = render_module(saved, {})
     assert "@d2l.add_to_class(A)" in module
     assert "from d2l import torch as d2l" in module
@@ -116,9 +140,15 @@ def test_registrations_are_kept_but_not_exported(tmp_path):
 
 
 def test_imports_from_the_package_point_at_the_defining_module(tmp_path):
-    saved = read_notebook(notebook(tmp_path, "from d2lsave import check_integer", """
+    saved = read_notebook(
+        notebook(
+            tmp_path,
+            "from d2lsave import check_integer",
+            """
         def f(n):  #@save
             return check_integer("n", n, 0)
-    """))
+    """,
+        )
+    )
     module = render_module(saved, {"check_integer": "synthetic_regression_data"})
     assert "from d2lsave.synthetic_regression_data import check_integer" in module

@@ -143,8 +143,9 @@ def test_data_is_identical_across_processes():
         ".hexdigest())"
     )
     digests = {
-        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                       check=True).stdout
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        ).stdout
         for _ in range(2)
     }
     assert len(digests) == 1 and len(digests.pop().strip()) == 64
@@ -153,7 +154,10 @@ def test_data_is_identical_across_processes():
 # -- bad input ---------------------------------------------------------------------------
 
 NOT_INTEGERS = st.one_of(
-    st.floats(allow_nan=True), st.text(max_size=3), st.booleans(), st.none(),
+    st.floats(allow_nan=True),
+    st.text(max_size=3),
+    st.booleans(),
+    st.none(),
     st.lists(st.integers(), max_size=2),
 )
 
@@ -180,32 +184,54 @@ def test_zero_validation_examples_are_allowed():
 
 
 @settings(max_examples=60, deadline=None)
-@given(value=st.one_of(
-    st.floats(max_value=-1e-9), st.just(math.nan), st.just(math.inf), st.text(max_size=2),
-    st.booleans(), st.none(), st.lists(st.floats(), min_size=2, max_size=3),
-))
+@given(
+    value=st.one_of(
+        st.floats(max_value=-1e-9),
+        st.just(math.nan),
+        st.just(math.inf),
+        st.text(max_size=2),
+        st.booleans(),
+        st.none(),
+        st.lists(st.floats(), min_size=2, max_size=3),
+    )
+)
 def test_bad_noise_is_rejected_with_its_name(value):
     with pytest.raises((TypeError, ValueError), match="noise"):
         make(noise=value)
 
 
 @settings(max_examples=60, deadline=None)
-@given(value=st.one_of(
-    st.just(math.nan), st.just(-math.inf), st.text(max_size=2), st.booleans(), st.none(),
-    st.lists(st.floats(), min_size=2, max_size=3), st.just(torch.ones(2)),
-))
+@given(
+    value=st.one_of(
+        st.just(math.nan),
+        st.just(-math.inf),
+        st.text(max_size=2),
+        st.booleans(),
+        st.none(),
+        st.lists(st.floats(), min_size=2, max_size=3),
+        st.just(torch.ones(2)),
+    )
+)
 def test_bad_bias_is_rejected_with_its_name(value):
     with pytest.raises((TypeError, ValueError), match="^b must be"):
         make(b=value)
 
 
 @settings(max_examples=60, deadline=None)
-@given(value=st.one_of(
-    st.just([]), st.just([[1.0, 2.0]]), st.just(3.0), st.just(["a", "b"]), st.none(),
-    st.just([True, False]), st.just([1 + 2j]), st.just({"a": 1}),
-    st.lists(st.sampled_from([math.nan, math.inf, -math.inf]), min_size=1, max_size=3),
-    st.just([1e39]),
-))
+@given(
+    value=st.one_of(
+        st.just([]),
+        st.just([[1.0, 2.0]]),
+        st.just(3.0),
+        st.just(["a", "b"]),
+        st.none(),
+        st.just([True, False]),
+        st.just([1 + 2j]),
+        st.just({"a": 1}),
+        st.lists(st.sampled_from([math.nan, math.inf, -math.inf]), min_size=1, max_size=3),
+        st.just([1e39]),
+    )
+)
 def test_bad_weights_are_rejected_with_their_name(value):
     with pytest.raises((TypeError, ValueError), match="^w must be"):
         make(w=value)
@@ -222,7 +248,9 @@ def test_bad_seeds_are_rejected(seed):
     w=st.lists(st.floats(-100, 100), min_size=1, max_size=4),
     b=st.one_of(st.integers(-100, 100), st.floats(-100, 100)),
     noise=st.floats(0, 10),
-    num_train=st.integers(1, 50), num_val=st.integers(0, 50), batch_size=st.integers(1, 60),
+    num_train=st.integers(1, 50),
+    num_val=st.integers(0, 50),
+    batch_size=st.integers(1, 60),
 )
 def test_good_inputs_are_accepted(w, b, noise, num_train, num_val, batch_size):
     data = SyntheticRegressionData(w, b, noise, num_train, num_val, batch_size, seed=1)

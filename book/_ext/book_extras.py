@@ -27,7 +27,37 @@ def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, contex
     scripts[:] = unique  # in place: Sphinx renders this very list
 
 
+STUDIO_LAB = "https://studiolab.sagemaker.aws/import/github/"
+COLAB_GITHUB = "/github/"
+
+
+def add_studio_lab_button(app: Sphinx, pagename: str, templatename: str, context: dict,
+                          doctree: Any) -> None:
+    """Add SageMaker Studio Lab to the launch menu, next to Colab.
+
+    Studio Lab imports a notebook from the same GitHub path that Colab opens, so its link is
+    derived from the Colab link the theme has just built for the page's `.ipynb`.
+    """
+    for button in context.get("header_buttons", []):
+        if button.get("label") != "launch-buttons":
+            continue
+        entries = button.get("buttons", [])
+        for entry in list(entries):
+            url = entry.get("url", "")
+            if entry.get("text") == "Colab" and COLAB_GITHUB in url:
+                entries.append({
+                    "type": "link",
+                    "text": "Studio Lab",
+                    "tooltip": "Launch on SageMaker Studio Lab",
+                    "icon": "fas fa-flask",
+                    "url": STUDIO_LAB + url.split(COLAB_GITHUB, 1)[1],
+                    "label": "launch-studio-lab-button",
+                })
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     # Early, because Sphinx stops calling html-page-context handlers at the first result.
     app.connect("html-page-context", drop_duplicate_scripts, priority=100)
+    # After the theme's own launch buttons (priority 501).
+    app.connect("html-page-context", add_studio_lab_button, priority=502)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,46 @@
+"""Zip the book's notebooks for a class (run by `make classroom`).
+
+The archive holds each page's `.ipynb` with its outputs, in reading order, plus a short
+README with the Colab and Studio Lab links, so a teacher can hand out either.
+"""
+
+from __future__ import annotations
+
+import zipfile
+
+import yaml
+
+from tools.book_notebooks import ROOT, toc_notebooks
+
+ARCHIVE = ROOT / "_build" / "classroom.zip"
+
+
+def launch_links(page: str) -> dict[str, str]:
+    """Where each service opens a page's notebook, from the repository set in _config.yml."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    github = config["url"].removeprefix("https://github.com/").strip("/")
+    path = f"{github}/blob/{config['branch']}/{page}"
+    return {
+        "Colab": f"https://colab.research.google.com/github/{path}",
+        "SageMaker Studio Lab": f"https://studiolab.sagemaker.aws/import/github/{path}",
+    }
+
+
+def build() -> list[str]:
+    ARCHIVE.parent.mkdir(exist_ok=True)
+    names, lines = [], ["Notebooks of 'Synthetic Regression Data', in reading order.", ""]
+    with zipfile.ZipFile(ARCHIVE, "w", zipfile.ZIP_DEFLATED) as archive:
+        for number, md in enumerate(toc_notebooks(), start=1):
+            ipynb = md.with_suffix(".ipynb")
+            name = f"{number:02d}-{ipynb.name}"
+            archive.write(ipynb, name)
+            names.append(name)
+            lines.append(name)
+            for service, url in launch_links(ipynb.relative_to(ROOT).as_posix()).items():
+                lines.append(f"  {service}: {url}")
+        archive.writestr("README.txt", "\n".join(lines) + "\n")
+    return names
+
+
+if __name__ == "__main__":
+    print(f"wrote {ARCHIVE.relative_to(ROOT)}: {', '.join(build())}")
