@@ -9,6 +9,7 @@ from .exercises import (
     read_shuffled_blocks,
     write_regression_file,
 )
+from .explorer import EXPLORER_ESM, RegressionExplorer, ScatterPanel, least_squares
 from .synthetic_regression_data import (
     SyntheticRegressionData,
     check_integer,
@@ -25,6 +26,10 @@ __all__ = [
     "make_generator",
     "SyntheticRegressionData",
     "loader_throughput",
+    "EXPLORER_ESM",
+    "ScatterPanel",
+    "least_squares",
+    "RegressionExplorer",
     "write_regression_file",
     "PseudorandomPermutation",
     "read_shuffled_blocks",

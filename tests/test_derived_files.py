@@ -17,7 +17,11 @@ NOTEBOOKS = toc_notebooks()
 
 
 def test_the_book_has_notebooks():
-    assert [page.name for page in NOTEBOOKS] == ["synthetic-regression-data.md", "exercises.md"]
+    assert [page.name for page in NOTEBOOKS] == [
+        "synthetic-regression-data.md",
+        "explorer.md",
+        "exercises.md",
+    ]
 
 
 @pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.name)
@@ -65,9 +69,14 @@ def test_make_lib_check_mode_reports_in_sync():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_project_is_ruff_clean():
+@pytest.mark.parametrize(
+    "command",
+    [["check", "."], ["format", "--check", "tools", "tests", "book/_ext", "d2lsave"]],
+    ids=["check", "format"],
+)
+def test_project_is_ruff_clean(command):
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "."],
+        [sys.executable, "-m", "ruff", *command],
         cwd=ROOT,
         capture_output=True,
         text=True,

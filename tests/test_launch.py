@@ -30,7 +30,7 @@ def test_first_code_cell_is_the_hidden_setup_cell(md):
     assert f'REPOSITORY = "{CONFIG["repository"]["url"]}"' in cell.source
     assert cell.source == setup_cell(NOTEBOOKS[0]).source
     assert "torch" not in re.findall(r'"(\w+)": "', cell.source)
-    assert cell.source.count("\"--no-deps\"") == 1 and cell.source.count("pip") == 1
+    assert cell.source.count('"--no-deps"') == 1 and cell.source.count("pip") == 1
 
 
 @pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.name)
@@ -67,3 +67,4 @@ def test_notebooks_run_in_a_colab_like_environment():
     assert result.versions_before == result.versions_after
     assert {"d2l", "d2lsave"} <= set(result.installed_by_setup)
     assert "myst_nb" not in result.installed_by_setup
+    assert "anywidget" in result.installed_by_setup

@@ -62,11 +62,13 @@ def _run(*args: str | Path, **kwargs) -> subprocess.CompletedProcess:
 
 
 def _importable(modules: list[str]) -> list[str]:
+    """Which modules the environment can import (run outside the checkout, whose d2lsave/
+    folder would otherwise be found first)."""
     code = (
         "import importlib.util, json, sys;"
         f"print(json.dumps([m for m in {modules!r} if importlib.util.find_spec(m)]))"
     )
-    return json.loads(_run(_python(), "-c", code, capture_output=True).stdout)
+    return json.loads(_run(_python(), "-c", code, capture_output=True, cwd=VENV).stdout)
 
 
 def create_environment() -> None:
@@ -131,9 +133,9 @@ def run() -> SmokeResult:
     already = _importable(ABSENT)
     if already:
         raise RuntimeError(f"the Colab-like environment should not hold {already}")
-    before = json.loads(_run(_python(), "-c", VERSIONS, capture_output=True).stdout)
+    before = json.loads(_run(_python(), "-c", VERSIONS, capture_output=True, cwd=VENV).stdout)
     executed = execute_notebooks(build_wheel())
-    after = json.loads(_run(_python(), "-c", VERSIONS, capture_output=True).stdout)
+    after = json.loads(_run(_python(), "-c", VERSIONS, capture_output=True, cwd=VENV).stdout)
     return SmokeResult(executed, before, after, _importable(ABSENT))
 
 

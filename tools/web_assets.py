@@ -13,19 +13,39 @@ import shutil
 import sys
 from pathlib import Path
 
+import anywidget
+
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
 TARGET = ROOT / "_build" / "web_assets"
 
 # destination folder (under _static/) -> (source folder under node_modules, glob patterns)
+MANAGER = "@jupyter-widgets/html-manager/dist"
 ASSETS: dict[str, tuple[str, list[str]]] = {
     "mathjax": ("mathjax/es5", ["**/*"]),
-    "widgets": (
-        "@jupyter-widgets/html-manager/dist",
-        ["embed-amd.js", "*.woff*", "*.ttf", "*.eot", "*.svg"],
-    ),
+    "widgets": (MANAGER, ["embed-amd.js"]),
+    # the manager's icon fonts, where its stylesheet looks for them (see REQUIRE_CONFIG)
+    f"widgets/npm/{MANAGER}": (MANAGER, ["*.woff*", "*.ttf", "*.eot", "*.svg"]),
     "widgets/require": ("requirejs", ["require.js"]),
 }
+
+
+# The anywidget front end ships inside the pinned anywidget wheel from PyPI, as an AMD module.
+ANYWIDGET_FRONT_END = Path(anywidget.__file__).parent / "nbextension" / "index.js"
+
+# Loaded between require.js and the widget manager: where RequireJS finds the anywidget module
+# and the manager its fonts, relative to the page (Sphinx puts the path to the book root on
+# <html data-content_root>).
+REQUIRE_CONFIG = """(function () {
+  const widgets = document.documentElement.dataset.content_root + "_static/widgets/";
+  require.config({paths: {
+    anywidget: widgets + "anywidget/index",
+    // the widget manager locates its fonts relative to its own module ids
+    "@jupyter-widgets": widgets + "npm/@jupyter-widgets",
+  }});
+  window.__jupyter_widgets_assets_path__ = widgets + "npm/@jupyter-widgets/html-manager/dist/";
+})();
+"""
 
 
 def stage() -> list[Path]:
@@ -43,7 +63,13 @@ def stage() -> list[Path]:
                     if not target.exists() or target.stat().st_mtime < path.stat().st_mtime:
                         shutil.copy2(path, target)
                     copied.append(target)
-    return copied
+    front_end = TARGET / "widgets" / "anywidget" / "index.js"
+    front_end.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ANYWIDGET_FRONT_END, front_end)
+    config = TARGET / "widgets" / "require-config.js"
+    if not config.exists() or config.read_text() != REQUIRE_CONFIG:
+        config.write_text(REQUIRE_CONFIG)
+    return [*copied, front_end, config]
 
 
 if __name__ == "__main__":
