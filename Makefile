@@ -16,7 +16,7 @@ help:
 	@echo "make sync       rewrite each paired .ipynb from its .md, keeping outputs"
 	@echo "make notebooks  sync, then re-execute each .ipynb to refresh its stored outputs"
 	@echo "make lib        regenerate the d2lsave package from the #@save cells"
-	@echo "make bench      measure the minibatch readers"
+	@echo "make bench      time the minibatch readers, and the explorer's redraw in Chromium"
 	@echo "make colab-smoke run every notebook in a fresh Colab-like environment"
 	@echo "make classroom  zip the notebooks for a class: _build/classroom.zip"
 	@echo "make lock       rewrite constraints.txt from the installed environment"
@@ -60,8 +60,9 @@ notebooks: env
 lib: env
 	$(BIN)/python -m tools.extract_saved
 
-bench: env
+bench: book browser
 	$(BIN)/python -m tools.bench_loaders
+	$(BIN)/python -m tools.bench_explorer
 
 colab-smoke: env
 	$(BIN)/python -m tools.colab_smoke

@@ -127,8 +127,22 @@ function render({model, el}) {
   el.__drawTimes = [];
   let pending = false;
 
+  // The standard sliders show their label beside the handle; give each handle that label
+  // as its accessible name too, so a screen reader announces which setting it moves.
+  function nameSliderHandles() {
+    const box = el.closest(".widget-vbox") || document;
+    for (const slider of box.querySelectorAll(".widget-slider")) {
+      const handle = slider.querySelector("[role=slider]");
+      const label = slider.querySelector(".widget-label");
+      if (handle && label && !handle.hasAttribute("aria-label")) {
+        handle.setAttribute("aria-label", label.textContent);
+      }
+    }
+  }
+
   function draw() {
     pending = false;
+    nameSliderHandles();
     const s = compute(model, cache);
     let yMin = Infinity, yMax = -Infinity;
     for (let i = 0; i < s.n; i++) { yMin = Math.min(yMin, s.y[i]); yMax = Math.max(yMax, s.y[i]); }
@@ -168,6 +182,7 @@ function render({model, el}) {
     model.on(`change:${name}`, schedule);
   }
   draw();
+  setTimeout(nameSliderHandles, 0);  // the sliders may be attached after this view
   return () => { for (const name of ["n", "w1", "w2", "b", "noise", "batch_size"]) {
     model.off(`change:${name}`, schedule);
   } };

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from tools.explorer_page import CHROMIUM, CHROMIUM_ARGS, block_outside, serve
+
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def build_book() -> subprocess.CompletedProcess:
@@ -48,20 +36,11 @@ def built_book() -> Path:
     return HTML
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
-        pass
-
-
 @pytest.fixture(scope="session")
 def book_server(built_book: Path) -> Iterator[str]:
     """A loopback web server for the built book; yields its base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(built_book))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve(built_book) as url:
+        yield url
 
 
 @dataclass
@@ -92,15 +71,7 @@ def offline_page(chromium, book_server):
     page = context.new_page()
     log = PageLog()
 
-    def route(request_route):
-        url = request_route.request.url
-        if url.startswith(book_server) or url.startswith("data:"):
-            request_route.continue_()
-        else:
-            log.blocked_requests.append(url)
-            request_route.abort()
-
-    page.route("**/*", route)
+    block_outside(page, book_server, log.blocked_requests)
     page.on("console", lambda m: m.type == "error" and log.console_errors.append(m.text))
     page.on("pageerror", lambda error: log.console_errors.append(str(error)))
     page.on("requestfailed", lambda r: log.failed_requests.append(r.url))

@@ -44,6 +44,17 @@ REQUIRE_CONFIG = """(function () {
     "@jupyter-widgets": widgets + "npm/@jupyter-widgets",
   }});
   window.__jupyter_widgets_assets_path__ = widgets + "npm/@jupyter-widgets/html-manager/dist/";
+  // The widget manager typesets labels through MathJax 2's MathJax.Hub.Queue; the book loads
+  // MathJax 3, which has no Hub. Route those calls to MathJax 3 once it has started.
+  document.addEventListener("DOMContentLoaded", () => {
+    const mathjax = window.MathJax;
+    if (mathjax && !mathjax.Hub) {
+      mathjax.Hub = {Queue: (command) => {
+        const element = Array.isArray(command) ? command[2] : undefined;
+        if (element && mathjax.typesetPromise) mathjax.typesetPromise([element]).catch(() => {});
+      }};
+    }
+  });
 })();
 """
 

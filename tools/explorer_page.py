@@ -1,0 +1,100 @@
+"""Serving the built book and driving its explorer, for the browser tests and the benchmark."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+LABELS = {
+    "noise": "noise σ",
+    "batch_size": "batch size",
+    "n": "examples n",
+    "w1": "weight w₁",
+    "w2": "weight w₂",
+    "b": "bias b",
+}
+
+RECORD_INPUTS = """() => {
+  window.__inputTimes = [];
+  document.addEventListener("keydown", () => window.__inputTimes.push(performance.now()),
+                            {capture: true});
+}"""
+
+
+def explorer(page):
+    """The explorer's element, once it has drawn."""
+    page.wait_for_selector(".regression-explorer canvas", timeout=20_000)
+    return page.locator(".regression-explorer").first
+
+
+def slider(page, name: str):
+    return page.locator(
+        ".widget-slider", has=page.locator(".widget-label", has_text=LABELS[name])
+    ).first
+
+
+def set_slider(page, name: str, value: float) -> None:
+    """Type a value into a slider's readout, as a reader can."""
+    readout = slider(page, name).locator(".widget-readout")
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(str(value))
+    page.keyboard.press("Enter")
+
+
+def drawn(page) -> dict:
+    """What the explorer drew last: settings, points, labels, minibatch and readout."""
+    return explorer(page).evaluate("""e => ({
+        n: e.__state.n, w1: e.__state.w1, w2: e.__state.w2, b: e.__state.b,
+        noise: e.__state.noise, batchSize: e.__state.batchSize,
+        x1: Array.from(e.__state.x1), x2: Array.from(e.__state.x2), y: Array.from(e.__state.y),
+        batch: e.__state.batch, fit: e.__state.fit, dataset: {...e.dataset},
+        readout: e.querySelector(".explorer-readout").textContent,
+        draws: e.__drawTimes.length})""")
+
+
+@contextlib.contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """A loopback web server for a folder; yields its base URL."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+            pass
+
+    handler = functools.partial(Quiet, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def block_outside(page, base_url: str, blocked: list[str]) -> None:
+    """Let the page reach only `base_url`; record and abort everything else."""
+
+    def route(request_route):
+        url = request_route.request.url
+        if url.startswith(base_url) or url.startswith("data:"):
+            request_route.continue_()
+        else:
+            blocked.append(url)
+            request_route.abort()
+
+    page.route("**/*", route)
