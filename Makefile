@@ -49,7 +49,7 @@ test: env assets browser
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
 lab: env
-	$(BIN)/jupyter lab --notebook-dir=book
+	$(BIN)/jupyter lab --notebook-dir=book $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 sync: env
 	$(BIN)/python -m tools.notebooks sync

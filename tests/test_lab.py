@@ -1,0 +1,96 @@
+"""The explorer in JupyterLab with a live kernel: sliders redraw and Python sees their values."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tools.explorer_page import LABELS, block_outside
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory) -> str:
+    """JupyterLab on a scratch copy of the explorer notebook, so nothing in book/ changes."""
+    folder = tmp_path_factory.mktemp("lab")
+    shutil.copy(ROOT / "book" / "explorer.ipynb", folder / "explorer.ipynb")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    jupyter = Path(sys.executable).parent / "jupyter"
+    server = subprocess.Popen(
+        [
+            str(jupyter),
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            "--IdentityProvider.token=",
+            "--ServerApp.password=",
+            f"--ServerApp.root_dir={folder}",
+            "--LabApp.news_url=None",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{url}/lab", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_sliders_drive_the_plot_and_python_reads_them(chromium, lab):
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    blocked: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    block_outside(page, "http://127.0.0.1", blocked)
+    page.goto(f"{lab}/lab/tree/explorer.ipynb", wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.get_by_role("menuitem", name="Run").click()
+    page.get_by_text("Run All Cells", exact=True).click()
+    explorer = page.locator(".regression-explorer").first
+    explorer.locator("canvas").wait_for(timeout=120_000)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.jp-Cell .jp-InputArea-prompt')"
+        ".length > 0 && ![...document.querySelectorAll('.jp-InputArea-prompt')]"
+        ".some(p => p.textContent.includes('*'))",
+        timeout=120_000,
+    )
+    assert explorer.evaluate("e => e.dataset.highlighted") == "32"
+    page.get_by_role("slider", name=LABELS["batch_size"]).first.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "() => document.querySelector('.regression-explorer').dataset.highlighted === '33'"
+    )
+    # a new cell at the end asks the kernel what the slider says now
+    page.locator(".jp-Cell").last.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.keyboard.press("Enter")
+    page.keyboard.type('print("batch", explorer.values["batch_size"], len(explorer.minibatch()))')
+    page.keyboard.press("Shift+Enter")
+    output = page.locator(".jp-OutputArea-output", has_text="batch 33")
+    try:
+        output.first.wait_for(timeout=30_000)
+    finally:
+        page.screenshot(path=str(ROOT / "_build" / "lab-explorer.png"))
+    assert "batch 33 33" in output.first.inner_text()
+    assert errors == [] and blocked == []
+    page.close()
