@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -21,6 +22,17 @@ def lab(tmp_path_factory) -> str:
     """JupyterLab on a scratch copy of the explorer notebook, so nothing in book/ changes."""
     folder = tmp_path_factory.mktemp("lab")
     shutil.copy(ROOT / "book" / "explorer.ipynb", folder / "explorer.ipynb")
+    # Lab's own settings and workspaces live in the scratch folder too: a fresh profile that
+    # starts the notebook's kernel without asking, whatever the machine's user has set.
+    settings = tmp_path_factory.mktemp("lab-settings")
+    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text('{"autoStartDefaultKernel": true}')
+    environment = dict(
+        os.environ,
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path_factory.mktemp("lab-workspaces")),
+    )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -40,6 +52,7 @@ def lab(tmp_path_factory) -> str:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=environment,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -66,7 +79,15 @@ def test_sliders_drive_the_plot_and_python_reads_them(chromium, lab):
     page.get_by_role("menuitem", name="Run").click()
     page.get_by_text("Run All Cells", exact=True).click()
     explorer = page.locator(".regression-explorer").first
-    explorer.locator("canvas").wait_for(timeout=120_000)
+    select_kernel = page.get_by_role("button", name="Select", exact=True)
+    deadline = time.monotonic() + 180
+    while not explorer.locator("canvas").is_visible():
+        if select_kernel.is_visible():  # a profile that asks for a kernel despite the setting
+            select_kernel.click()
+        if time.monotonic() > deadline:
+            page.screenshot(path=str(ROOT / "_build" / "lab-explorer.png"))
+            pytest.fail("the explorer did not appear in JupyterLab within 3 minutes")
+        page.wait_for_timeout(250)
     page.wait_for_function(
         "() => document.querySelectorAll('.jp-Cell .jp-InputArea-prompt')"
         ".length > 0 && ![...document.querySelectorAll('.jp-InputArea-prompt')]"
