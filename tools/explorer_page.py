@@ -50,12 +50,18 @@ def slider(page, name: str):
 
 
 def set_slider(page, name: str, value: float) -> None:
-    """Type a value into a slider's readout, as a reader can."""
+    """Type a value into a slider's readout, as a reader can, and wait for the redraw."""
+    draws = explorer(page).evaluate("e => e.__drawTimes.length")
     readout = slider(page, name).locator(".widget-readout")
     readout.click()
     page.keyboard.press("Control+A")
     page.keyboard.type(str(value))
     page.keyboard.press("Enter")
+    page.wait_for_function(
+        "([draws]) => document.querySelector('.regression-explorer').__drawTimes.length > draws",
+        arg=[draws],
+        timeout=10_000,
+    )
 
 
 def drawn(page) -> dict:
