@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
+import re
 import socket
 import subprocess
 import sys
@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from tests.conftest import ROOT
@@ -21,7 +22,13 @@ from tools.explorer_page import LABELS, block_outside
 def lab(tmp_path_factory) -> str:
     """JupyterLab on a scratch copy of the explorer notebook, so nothing in book/ changes."""
     folder = tmp_path_factory.mktemp("lab")
-    shutil.copy(ROOT / "book" / "explorer.ipynb", folder / "explorer.ipynb")
+    # the notebook as a student gets it fresh: no stored outputs, widget state or counts
+    notebook = nbformat.read(ROOT / "book" / "explorer.ipynb", as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    notebook.metadata.pop("widgets", None)
+    nbformat.write(notebook, folder / "explorer.ipynb")
     # Lab's own settings and workspaces live in the scratch folder too: a fresh profile that
     # starts the notebook's kernel without asking, whatever the machine's user has set.
     settings = tmp_path_factory.mktemp("lab-settings")
@@ -76,17 +83,25 @@ def test_sliders_drive_the_plot_and_python_reads_them(chromium, lab):
     block_outside(page, "http://127.0.0.1", blocked)
     page.goto(f"{lab}/lab/tree/explorer.ipynb", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.get_by_role("menuitem", name="Run").click()
-    page.get_by_text("Run All Cells", exact=True).click()
     explorer = page.locator(".regression-explorer").first
     select_kernel = page.get_by_role("button", name="Select", exact=True)
-    deadline = time.monotonic() + 180
+    started = page.locator(".jp-InputArea-prompt", has_text=re.compile(r"\[(\*|\d+)\]"))
+    idle = page.get_by_text(re.compile(r"\|\s*Idle"))
+    # A first start of Lab in a new environment can take a while to be ready for commands,
+    # and a "Run All" issued before that is lost: wait for an idle kernel, and retry.
+    deadline = time.monotonic() + 240
+    next_run = time.monotonic()
     while not explorer.locator("canvas").is_visible():
         if select_kernel.is_visible():  # a profile that asks for a kernel despite the setting
             select_kernel.click()
+        ready = idle.count() > 0 and started.count() == 0
+        if ready and time.monotonic() >= next_run:
+            page.get_by_role("menuitem", name="Run").click()
+            page.get_by_text("Run All Cells", exact=True).click()
+            next_run = time.monotonic() + 20
         if time.monotonic() > deadline:
             page.screenshot(path=str(ROOT / "_build" / "lab-explorer.png"))
-            pytest.fail("the explorer did not appear in JupyterLab within 3 minutes")
+            pytest.fail("the explorer did not appear in JupyterLab within 4 minutes")
         page.wait_for_timeout(250)
     page.wait_for_function(
         "() => document.querySelectorAll('.jp-Cell .jp-InputArea-prompt')"
