@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help env assets book colab-smoke classroom test lab sync notebooks lib check bench lock browser clean
+.PHONY: help env assets book colab-smoke classroom test lab sync notebooks lib bench lock browser clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (sets up .venv if needed)"

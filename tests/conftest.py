@@ -5,12 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tools.explorer_page import CHROMIUM, CHROMIUM_ARGS, block_outside, serve
+from tools.explorer_page import CHROMIUM, CHROMIUM_ARGS, serve, watch
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
@@ -43,15 +42,6 @@ def book_server(built_book: Path) -> Iterator[str]:
         yield url
 
 
-@dataclass
-class PageLog:
-    """What a page did that a test may assert on."""
-
-    console_errors: list[str] = field(default_factory=list)
-    blocked_requests: list[str] = field(default_factory=list)
-    failed_requests: list[str] = field(default_factory=list)
-
-
 @pytest.fixture(scope="session")
 def chromium():
     """Headless Debian Chromium, driven by Playwright."""
@@ -69,12 +59,6 @@ def offline_page(chromium, book_server):
     """A fresh page that may only reach the book's own server; everything else is blocked."""
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    log = PageLog()
-
-    block_outside(page, book_server, log.blocked_requests)
-    page.on("console", lambda m: m.type == "error" and log.console_errors.append(m.text))
-    page.on("pageerror", lambda error: log.console_errors.append(str(error)))
-    page.on("requestfailed", lambda r: log.failed_requests.append(r.url))
-    page.log = log
+    page.log = watch(page, allowed=(book_server, "data:"))
     yield page
     context.close()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from d2lsave import RegressionExplorer
-from tools.explorer_page import LABELS, drawn, explorer, set_slider, slider
+from tools.explorer_page import LABELS, drawn, explorer, set_slider, slider, watch
 
 
 @pytest.fixture
@@ -104,25 +104,12 @@ def test_slider_readouts_show_the_python_defaults(page):
 def test_explorer_works_opened_from_disk(chromium, built_book):
     """Readers may open the HTML straight from disk, with no web server and no network."""
     page = chromium.new_page()
-    errors: list[str] = []
-    outside: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-
-    def route(request_route):
-        url = request_route.request.url
-        if url.startswith(("file://", "data:", "blob:")):
-            request_route.continue_()
-        else:
-            outside.append(url)
-            request_route.abort()
-
-    page.route("**/*", route)
+    log = watch(page, allowed=("file://", "data:", "blob:"))
     page.goto((built_book / "book" / "explorer.html").as_uri(), wait_until="load")
     explorer(page)
     page.get_by_role("slider", name=LABELS["batch_size"]).focus()
     page.keyboard.press("ArrowRight")
     assert drawn(page)["dataset"]["highlighted"] == "33"
     assert page.locator("mjx-container").count() > 0
-    assert errors == [] and outside == []
+    assert log.console_errors == [] and log.blocked_requests == []
     page.close()

@@ -34,12 +34,16 @@ def notebook(tmp_path, *cells: str):
     return path
 
 
+def saved_from(tmp_path, *cells: str):
+    """What the extractor reads from a notebook made of these code cells."""
+    return read_notebook(notebook(tmp_path, *cells))
+
+
 def test_a_marked_definition_is_saved_with_its_section(tmp_path):
-    saved = read_notebook(
-        notebook(
-            tmp_path,
-            "import math",
-            '''
+    saved = saved_from(
+        tmp_path,
+        "import math",
+        '''
         def area(r):  #@save
             """Area of a circle."""
             return math.pi * r**2
@@ -47,7 +51,6 @@ def test_a_marked_definition_is_saved_with_its_section(tmp_path):
         def unsaved():
             return 1
     ''',
-        )
     )
     module = render_module(saved, {})
     assert "def area" in module and "def unsaved" not in module
@@ -57,16 +60,14 @@ def test_a_marked_definition_is_saved_with_its_section(tmp_path):
 
 
 def test_a_marked_line_alone_saves_the_whole_cell(tmp_path):
-    saved = read_notebook(
-        notebook(
-            tmp_path,
-            """
+    saved = saved_from(
+        tmp_path,
+        """
         #@save
         SCALE = 3
         def f(x):
             return SCALE * x
     """,
-        )
     )
     namespace = {}
     exec(render_module(saved, {}), namespace)
@@ -75,7 +76,7 @@ def test_a_marked_line_alone_saves_the_whole_cell(tmp_path):
 
 
 def test_a_function_without_docstring_gains_one(tmp_path):
-    saved = read_notebook(notebook(tmp_path, "def g():  #@save\n    return 1"))
+    saved = saved_from(tmp_path, "def g():  #@save\n    return 1")
     namespace = {}
     exec(render_module(saved, {}), namespace)
     assert "A Section" in namespace["g"].__doc__
@@ -89,21 +90,19 @@ def test_a_magic_in_a_saved_cell_is_rejected_with_its_cell(tmp_path, line):
 
 
 def test_a_magic_in_an_unsaved_cell_is_fine(tmp_path):
-    saved = read_notebook(
-        notebook(
-            tmp_path,
-            "%matplotlib inline\nimport math",
-            """
+    saved = saved_from(
+        tmp_path,
+        "%matplotlib inline\nimport math",
+        """
         def f():  #@save
             return math.e
     """,
-        )
     )
     assert "import math" in render_module(saved, {})
 
 
 def test_a_name_no_import_provides_is_an_error(tmp_path):
-    saved = read_notebook(notebook(tmp_path, "def f():  #@save\n    return numpy.zeros(1)"))
+    saved = saved_from(tmp_path, "def f():  #@save\n    return numpy.zeros(1)")
     with pytest.raises(SaveError, match="numpy"):
         render_module(saved, {})
 
@@ -115,20 +114,18 @@ def test_a_mark_on_no_statement_is_an_error(tmp_path):
 
 
 def test_registrations_are_kept_but_not_exported(tmp_path):
-    saved = read_notebook(
-        notebook(
-            tmp_path,
-            "from d2l import torch as d2l",
-            """
+    saved = saved_from(
+        tmp_path,
+        "from d2l import torch as d2l",
+        """
         class A:  #@save
             pass
     """,
-            """
+        """
         @d2l.add_to_class(A)  #@save
         def hello(self):
             return "hi"
     """,
-        )
     )
     module = render_module(saved, {})
     assert "@d2l.add_to_class(A)" in module
@@ -140,15 +137,13 @@ def test_registrations_are_kept_but_not_exported(tmp_path):
 
 
 def test_imports_from_the_package_point_at_the_defining_module(tmp_path):
-    saved = read_notebook(
-        notebook(
-            tmp_path,
-            "from d2lsave import check_integer",
-            """
+    saved = saved_from(
+        tmp_path,
+        "from d2lsave import check_integer",
+        """
         def f(n):  #@save
             return check_integer("n", n, 0)
     """,
-        )
     )
     module = render_module(saved, {"check_integer": "synthetic_regression_data"})
     assert "from d2lsave.synthetic_regression_data import check_integer" in module

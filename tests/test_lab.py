@@ -15,7 +15,8 @@ import nbformat
 import pytest
 
 from tests.conftest import ROOT
-from tools.explorer_page import LABELS, block_outside
+from tools.explorer_page import LABELS, watch
+from tools.notebooks import clear_outputs
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +24,7 @@ def lab(tmp_path_factory) -> str:
     """JupyterLab on a scratch copy of the explorer notebook, so nothing in book/ changes."""
     folder = tmp_path_factory.mktemp("lab")
     # the notebook as a student gets it fresh: no stored outputs, widget state or counts
-    notebook = nbformat.read(ROOT / "book" / "explorer.ipynb", as_version=4)
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
+    notebook = clear_outputs(nbformat.read(ROOT / "book" / "explorer.ipynb", as_version=4))
     notebook.metadata.pop("widgets", None)
     nbformat.write(notebook, folder / "explorer.ipynb")
     # Lab's own settings and workspaces live in the scratch folder too: a fresh profile that
@@ -77,10 +75,7 @@ def lab(tmp_path_factory) -> str:
 
 def test_sliders_drive_the_plot_and_python_reads_them(chromium, lab):
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-    errors: list[str] = []
-    blocked: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    block_outside(page, "http://127.0.0.1", blocked)
+    log = watch(page, allowed=("http://127.0.0.1", "data:"))
     page.goto(f"{lab}/lab/tree/explorer.ipynb", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     explorer = page.locator(".regression-explorer").first
@@ -128,5 +123,5 @@ def test_sliders_drive_the_plot_and_python_reads_them(chromium, lab):
     finally:
         page.screenshot(path=str(ROOT / "_build" / "lab-explorer.png"))
     assert "batch 33 33" in output.first.inner_text()
-    assert errors == [] and blocked == []
+    assert log.console_errors == [] and log.blocked_requests == [], log
     page.close()

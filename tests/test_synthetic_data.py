@@ -162,6 +162,15 @@ NOT_INTEGERS = st.one_of(
 )
 
 
+# Not a real number: text, booleans, None and sequences, for `noise` and `b` alike.
+NOT_REALS = st.one_of(
+    st.text(max_size=2),
+    st.booleans(),
+    st.none(),
+    st.lists(st.floats(), min_size=2, max_size=3),
+)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     name=st.sampled_from(["num_train", "num_val", "batch_size"]),
@@ -189,10 +198,7 @@ def test_zero_validation_examples_are_allowed():
         st.floats(max_value=-1e-9),
         st.just(math.nan),
         st.just(math.inf),
-        st.text(max_size=2),
-        st.booleans(),
-        st.none(),
-        st.lists(st.floats(), min_size=2, max_size=3),
+        NOT_REALS,
     )
 )
 def test_bad_noise_is_rejected_with_its_name(value):
@@ -205,10 +211,7 @@ def test_bad_noise_is_rejected_with_its_name(value):
     value=st.one_of(
         st.just(math.nan),
         st.just(-math.inf),
-        st.text(max_size=2),
-        st.booleans(),
-        st.none(),
-        st.lists(st.floats(), min_size=2, max_size=3),
+        NOT_REALS,
         st.just(torch.ones(2)),
     )
 )

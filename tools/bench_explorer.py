@@ -20,10 +20,10 @@ from tools.explorer_page import (
     CHROMIUM_ARGS,
     LABELS,
     RECORD_INPUTS,
-    block_outside,
     explorer,
     serve,
     set_slider,
+    watch,
 )
 
 HTML = ROOT / "_build" / "html"
@@ -68,8 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for points in args.sizes:
             page = browser.new_page()
-            blocked: list[str] = []
-            block_outside(page, url, blocked)
+            log = watch(page, allowed=(url, "data:"))
             page.goto(f"{url}/book/explorer.html", wait_until="networkidle")
             explorer(page)
             latencies = measure(page, points, args.presses)
@@ -77,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"| {points:,} | {len(latencies)} | {statistics.median(latencies):.2f} | "
                 f"{percentile(latencies, 95):.2f} | {max(latencies):.2f} |"
             )
-            assert not blocked, blocked
+            assert not log.blocked_requests, log.blocked_requests
             page.close()
         browser.close()
     return 0

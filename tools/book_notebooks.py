@@ -15,6 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 TOC = ROOT / "_toc.yml"
 
 
+def display_path(path: Path) -> str:
+    """A path as messages and generated headers show it: relative to the repository if inside."""
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+
+
 def _toc_files(entry: dict) -> Iterator[str]:
     """Walk one `_toc.yml` node depth first, yielding its `file:` entries in reading order."""
     if "file" in entry:

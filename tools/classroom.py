@@ -10,16 +10,15 @@ import zipfile
 
 import yaml
 
-from tools.book_notebooks import ROOT, toc_notebooks
+from tools.book_notebooks import ROOT, display_path, toc_notebooks
 
 ARCHIVE = ROOT / "_build" / "classroom.zip"
 
 
-def launch_links(page: str) -> dict[str, str]:
-    """Where each service opens a page's notebook, from the repository set in _config.yml."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
-    github = config["url"].removeprefix("https://github.com/").strip("/")
-    path = f"{github}/blob/{config['branch']}/{page}"
+def launch_links(page: str, repository: dict[str, str]) -> dict[str, str]:
+    """Where each service opens a page's notebook, given `_config.yml`'s `repository`."""
+    github = repository["url"].removeprefix("https://github.com/").strip("/")
+    path = f"{github}/blob/{repository['branch']}/{page}"
     return {
         "Colab": f"https://colab.research.google.com/github/{path}",
         "SageMaker Studio Lab": f"https://studiolab.sagemaker.aws/import/github/{path}",
@@ -28,6 +27,7 @@ def launch_links(page: str) -> dict[str, str]:
 
 def build() -> list[str]:
     ARCHIVE.parent.mkdir(exist_ok=True)
+    repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
     names, lines = [], ["Notebooks of 'Synthetic Regression Data', in reading order.", ""]
     with zipfile.ZipFile(ARCHIVE, "w", zipfile.ZIP_DEFLATED) as archive:
         for number, md in enumerate(toc_notebooks(), start=1):
@@ -36,7 +36,7 @@ def build() -> list[str]:
             archive.write(ipynb, name)
             names.append(name)
             lines.append(name)
-            for service, url in launch_links(ipynb.relative_to(ROOT).as_posix()).items():
+            for service, url in launch_links(display_path(ipynb), repository).items():
                 lines.append(f"  {service}: {url}")
         archive.writestr("README.txt", "\n".join(lines) + "\n")
     return names

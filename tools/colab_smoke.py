@@ -16,11 +16,13 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 from nbclient import NotebookClient
 
 from tools.book_notebooks import ROOT, toc_notebooks
+from tools.notebooks import clear_outputs
 
 VENV = ROOT / "_build" / "colab-like-venv"
 DIST = ROOT / "_build" / "dist"
@@ -103,29 +105,24 @@ def build_wheel() -> Path:
 
 def execute_notebooks(wheel: Path) -> list[str]:
     """Run each notebook from a clean start on the Colab-like kernel, in a scratch folder."""
-    saved_environment = dict(os.environ)
-    os.environ["JUPYTER_PATH"] = str(VENV / "share" / "jupyter")
-    os.environ["D2LSAVE_WHEEL"] = str(wheel)
+    kernel_environment = {
+        "JUPYTER_PATH": str(VENV / "share" / "jupyter"),  # where the colab-like kernel is
+        "D2LSAVE_WHEEL": str(wheel),  # read by the setup cells
+    }
     executed = []
-    try:
-        _execute_each(executed)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_environment)
-    return executed
-
-
-def _execute_each(executed: list[str]) -> None:
-    with tempfile.TemporaryDirectory() as scratch:
+    with mock.patch.dict(os.environ, kernel_environment), tempfile.TemporaryDirectory() as scratch:
         for md in toc_notebooks():
-            notebook = nbformat.read(md.with_suffix(".ipynb"), as_version=4)
-            for cell in notebook.cells:
-                if cell.cell_type == "code":
-                    cell.outputs, cell.execution_count = [], None
+            ipynb = md.with_suffix(".ipynb")
+            notebook = clear_outputs(nbformat.read(ipynb, as_version=4))
             NotebookClient(
                 notebook, timeout=900, kernel_name=KERNEL, resources={"metadata": {"path": scratch}}
             ).execute()
-            executed.append(md.with_suffix(".ipynb").name)
+            executed.append(ipynb.name)
+    return executed
+
+
+def _versions() -> dict[str, str]:
+    return json.loads(_run(_python(), "-c", VERSIONS, capture_output=True, cwd=VENV).stdout)
 
 
 def run() -> SmokeResult:
@@ -133,10 +130,9 @@ def run() -> SmokeResult:
     already = _importable(ABSENT)
     if already:
         raise RuntimeError(f"the Colab-like environment should not hold {already}")
-    before = json.loads(_run(_python(), "-c", VERSIONS, capture_output=True, cwd=VENV).stdout)
+    before = _versions()
     executed = execute_notebooks(build_wheel())
-    after = json.loads(_run(_python(), "-c", VERSIONS, capture_output=True, cwd=VENV).stdout)
-    return SmokeResult(executed, before, after, _importable(ABSENT))
+    return SmokeResult(executed, before, _versions(), _importable(ABSENT))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import http.server
 import os
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -92,15 +93,33 @@ def serve(directory: Path) -> Iterator[str]:
         server.shutdown()
 
 
-def block_outside(page, base_url: str, blocked: list[str]) -> None:
-    """Let the page reach only `base_url`; record and abort everything else."""
+@dataclass
+class PageLog:
+    """What a page did that a test or the benchmark may assert on."""
+
+    console_errors: list[str] = field(default_factory=list)
+    blocked_requests: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+
+
+def watch(page, allowed: tuple[str, ...]) -> PageLog:
+    """Let the page load only URLs starting with one of `allowed`, and record what it did.
+
+    Every other request is aborted and recorded, as are console errors, uncaught exceptions
+    and failed requests.
+    """
+    log = PageLog()
 
     def route(request_route):
         url = request_route.request.url
-        if url.startswith(base_url) or url.startswith("data:"):
+        if url.startswith(allowed):
             request_route.continue_()
         else:
-            blocked.append(url)
+            log.blocked_requests.append(url)
             request_route.abort()
 
     page.route("**/*", route)
+    page.on("console", lambda m: m.type == "error" and log.console_errors.append(m.text))
+    page.on("pageerror", lambda error: log.console_errors.append(str(error)))
+    page.on("requestfailed", lambda r: log.failed_requests.append(r.url))
+    return log

@@ -34,7 +34,7 @@ from pathlib import Path
 import jupytext
 from IPython.core.inputtransformer2 import TransformerManager
 
-from tools.book_notebooks import ROOT, toc_notebooks
+from tools.book_notebooks import ROOT, display_path, toc_notebooks
 
 PACKAGE = "d2lsave"
 PACKAGE_DIR = ROOT / PACKAGE
@@ -74,16 +74,11 @@ class SavedNotebook:
 
     @property
     def relpath(self) -> str:
-        return _display(self.path)
-
-
-def _display(path: Path) -> str:
-    """A path as the error messages and headers show it: relative to the repository."""
-    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+        return display_path(self.path)
 
 
 def _where(path: Path, cell: int) -> str:
-    return f"{_display(path)}, cell {cell}"
+    return f"{display_path(path)}, cell {cell}"
 
 
 def _headings(markdown: str) -> list[tuple[int, str]]:
@@ -121,9 +116,14 @@ def _save_marks(source: str) -> list[tuple[int, int, int]]:
     return marks
 
 
+def _first_line(node: ast.stmt) -> int:
+    """Where a statement starts, counting its decorators."""
+    return min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+
+
 def _header_lines(node: ast.stmt) -> range:
     """The lines of a statement where a `#@save` mark saves it."""
-    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+    first = _first_line(node)
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         return range(first, node.body[0].lineno)
     return range(first, node.end_lineno + 1)
@@ -251,9 +251,8 @@ def read_notebook(path: Path) -> SavedNotebook:
         for node in _saved_statements(source, tree, marks, where):
             if isinstance(node, ast.Import | ast.ImportFrom):
                 continue  # collected once, at the top of the module
-            first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-            code = "\n".join(lines[first - 1 : node.end_lineno]) + "\n"
-            code = _add_section(code, section, _display(path))
+            code = "\n".join(lines[_first_line(node) - 1 : node.end_lineno]) + "\n"
+            code = _add_section(code, section, display_path(path))
             public = []
             if not _is_registration(node):
                 public = [name for name in _bound_names(node) if not name.startswith("_")]

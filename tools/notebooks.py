@@ -21,7 +21,7 @@ import nbformat
 from jupytext.combine import combine_inputs_with_outputs
 from nbclient import NotebookClient
 
-from tools.book_notebooks import ROOT, toc_notebooks
+from tools.book_notebooks import ROOT, display_path, toc_notebooks
 
 IGNORED_CELL_METADATA = {"execution", "scrolled", "collapsed", "jp-MarkdownHeadingCollapsed"}
 TIMEOUT_SECONDS = 600
@@ -46,7 +46,7 @@ def _cells(notebook: nbformat.NotebookNode) -> list[tuple[str, str, dict]]:
 def pairing_problems(md: Path) -> list[str]:
     """Why the `.ipynb` paired with `md` is not its faithful copy; empty when it is."""
     ipynb = paired_ipynb(md)
-    name = ipynb.relative_to(ROOT).as_posix() if ipynb.is_relative_to(ROOT) else str(ipynb)
+    name = display_path(ipynb)
     if not ipynb.exists():
         return [f"{name} is missing: run `make sync`"]
     expected = _cells(jupytext.read(md))
@@ -86,12 +86,17 @@ def sync(md: Path) -> nbformat.NotebookNode:
     return source
 
 
-def execute(md: Path) -> nbformat.NotebookNode:
-    """The `.md`'s cells executed from a fresh kernel, with their outputs."""
-    notebook = sync(md)
+def clear_outputs(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook as a fresh start sees it: no outputs and no execution counts."""
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+    return notebook
+
+
+def execute(md: Path) -> nbformat.NotebookNode:
+    """The `.md`'s cells executed from a fresh kernel, with their outputs."""
+    notebook = clear_outputs(sync(md))
     client = NotebookClient(
         notebook,
         timeout=TIMEOUT_SECONDS,

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import anywidget
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools.book_notebooks import ROOT
+
 NODE_MODULES = ROOT / "node_modules"
 TARGET = ROOT / "_build" / "web_assets"
 
