@@ -15,6 +15,7 @@ from .synthetic_regression_data import (
     check_integer,
     check_real,
     check_weights,
+    fastest_epoch,
     loader_throughput,
     make_generator,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "check_weights",
     "make_generator",
     "SyntheticRegressionData",
+    "fastest_epoch",
     "loader_throughput",
     "EXPLORER_ESM",
     "ScatterPanel",

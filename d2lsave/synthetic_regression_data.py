@@ -7,7 +7,7 @@
 import math
 import numbers
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import torch
 from d2l import torch as d2l
@@ -18,6 +18,7 @@ __all__ = [
     "check_weights",
     "make_generator",
     "SyntheticRegressionData",
+    "fastest_epoch",
     "loader_throughput",
 ]
 
@@ -211,6 +212,21 @@ def get_dataloader(self, train: bool) -> torch.utils.data.DataLoader:
 # (book/synthetic-regression-data.md, cell 27)
 
 
+def fastest_epoch(read_epoch: Callable[[], Iterable], repeats: int = 3) -> float:
+    """Seconds taken by the fastest of `repeats` full passes over `read_epoch()`.
+
+    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader > Which
+    loader is faster? (book/synthetic-regression-data.md).
+    """
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _batch in read_epoch():
+            pass
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def loader_throughput(
     X: torch.Tensor,
     y: torch.Tensor,
@@ -256,13 +272,4 @@ def loader_throughput(
         ),
         "permute once, then slice": permute_then_slice,
     }
-    rates = {}
-    for name, reader in readers.items():
-        best = math.inf
-        for _ in range(repeats):
-            start = time.perf_counter()
-            for _batch in reader():
-                pass
-            best = min(best, time.perf_counter() - start)
-        rates[name] = n / best
-    return rates
+    return {name: n / fastest_epoch(reader, repeats) for name, reader in readers.items()}

@@ -10,13 +10,11 @@ and without worker processes.
 from __future__ import annotations
 
 import argparse
-import math
 import platform
-import time
 
 import torch
 
-from d2lsave import SyntheticRegressionData, loader_throughput
+from d2lsave import SyntheticRegressionData, fastest_epoch, loader_throughput
 
 
 class CostlyExamples(torch.utils.data.Dataset):
@@ -37,16 +35,11 @@ class CostlyExamples(torch.utils.data.Dataset):
 
 def costly_rates(workers: list[int], size: int = 2000, repeats: int = 2) -> dict[int, float]:
     """Examples per second from CostlyExamples with each number of worker processes."""
+    dataset = CostlyExamples(size)
     rates = {}
     for count in workers:
-        loader = torch.utils.data.DataLoader(CostlyExamples(size), 32, num_workers=count)
-        best = math.inf
-        for _ in range(repeats):
-            start = time.perf_counter()
-            for _batch in loader:
-                pass
-            best = min(best, time.perf_counter() - start)
-        rates[count] = size / best
+        loader = torch.utils.data.DataLoader(dataset, 32, num_workers=count)
+        rates[count] = size / fastest_epoch(lambda loader=loader: loader, repeats)
     return rates
 
 
