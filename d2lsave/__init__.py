@@ -16,15 +16,19 @@ from .synthetic_regression_data import (
     check_real,
     check_weights,
     fastest_epoch,
+    loader_generator,
     loader_throughput,
     make_generator,
+    validate_arguments,
 )
 
 __all__ = [
     "check_integer",
     "check_real",
     "check_weights",
+    "validate_arguments",
     "make_generator",
+    "loader_generator",
     "SyntheticRegressionData",
     "fastest_epoch",
     "loader_throughput",

@@ -16,7 +16,9 @@ __all__ = [
     "check_integer",
     "check_real",
     "check_weights",
+    "validate_arguments",
     "make_generator",
+    "loader_generator",
     "SyntheticRegressionData",
     "fastest_epoch",
     "loader_throughput",
@@ -87,6 +89,21 @@ def check_weights(w) -> torch.Tensor:
     return weights
 
 
+def validate_arguments(data) -> None:
+    """Check the arguments `save_hyperparameters` stored on a dataset, in signature order,
+    and replace each by the type the dataset computes with (`w` becomes a float tensor).
+
+    Defined in Synthetic Regression Data > Generating the Dataset (book/synthetic-regression-
+    data.md).
+    """
+    data.w = check_weights(data.w)
+    data.b = check_real("b", data.b)
+    data.noise = check_real("noise", data.noise, minimum=0)
+    data.num_train = check_integer("num_train", data.num_train, minimum=1)
+    data.num_val = check_integer("num_val", data.num_val, minimum=0)
+    data.batch_size = check_integer("batch_size", data.batch_size, minimum=1)
+
+
 def make_generator(seed) -> torch.Generator | None:
     """A private random stream for a seeded dataset; None means the global one.
 
@@ -102,8 +119,21 @@ def make_generator(seed) -> torch.Generator | None:
     return torch.Generator().manual_seed(int(seed))
 
 
+def loader_generator(generator: torch.Generator | None, train: bool):
+    """The generator to give a DataLoader: the dataset's own for training. An unshuffled
+    loader of a seeded dataset gets a fresh one, because every loader draws a seed for its
+    workers, and that draw must move neither the training order nor the global state.
+
+    Defined in Synthetic Regression Data > Generating the Dataset (book/synthetic-regression-
+    data.md).
+    """
+    if generator is not None and not train:
+        return torch.Generator()
+    return generator
+
+
 # Synthetic Regression Data > Generating the Dataset
-# (book/synthetic-regression-data.md, cell 7)
+# (book/synthetic-regression-data.md, cell 6)
 
 
 class SyntheticRegressionData(d2l.DataModule):
@@ -130,12 +160,7 @@ class SyntheticRegressionData(d2l.DataModule):
     ):
         super().__init__()
         self.save_hyperparameters()
-        self.w = check_weights(w)
-        self.b = check_real("b", b)
-        self.noise = check_real("noise", noise, minimum=0)
-        self.num_train = check_integer("num_train", num_train, minimum=1)
-        self.num_val = check_integer("num_val", num_val, minimum=0)
-        self.batch_size = check_integer("batch_size", batch_size, minimum=1)
+        validate_arguments(self)
         self.generator = make_generator(seed)
         n = self.num_train + self.num_val
         self.X = torch.randn(n, len(self.w), generator=self.generator)
@@ -165,7 +190,7 @@ def get_dataloader(self, train: bool) -> Iterator[tuple[torch.Tensor, ...]]:
 
 
 # Synthetic Regression Data > Concise Implementation of the Data Loader
-# (book/synthetic-regression-data.md, cell 21)
+# (book/synthetic-regression-data.md, cell 22)
 
 
 @d2l.add_to_class(SyntheticRegressionData)
@@ -182,18 +207,12 @@ def get_tensorloader(
     (book/synthetic-regression-data.md).
     """
     dataset = torch.utils.data.TensorDataset(*(t[indices] for t in tensors))
-    # The loader draws a seed for its workers even when it does not shuffle; a
-    # private generator keeps that draw away from the training order and the
-    # global random state.
-    generator = self.generator
-    if generator is not None and not train:
-        generator = torch.Generator()
     return torch.utils.data.DataLoader(
         dataset,
         self.batch_size,
         shuffle=train,
         drop_last=drop_last,
-        generator=generator,
+        generator=loader_generator(self.generator, train),
     )
 
 
@@ -208,15 +227,15 @@ def get_dataloader(self, train: bool) -> torch.utils.data.DataLoader:
     return self.get_tensorloader((self.X, self.y), train, rows)
 
 
-# Synthetic Regression Data > Concise Implementation of the Data Loader > Which loader is faster?
-# (book/synthetic-regression-data.md, cell 27)
+# Synthetic Regression Data > Going Further: Which Reader Is Fastest?
+# (book/synthetic-regression-data.md, cell 40)
 
 
 def fastest_epoch(read_epoch: Callable[[], Iterable], repeats: int = 3) -> float:
     """Seconds taken by the fastest of `repeats` full passes over `read_epoch()`.
 
-    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader > Which
-    loader is faster? (book/synthetic-regression-data.md).
+    Defined in Synthetic Regression Data > Going Further: Which Reader Is Fastest?
+    (book/synthetic-regression-data.md).
     """
     best = math.inf
     for _ in range(repeats):
@@ -236,8 +255,8 @@ def loader_throughput(
 ) -> dict[str, float]:
     """Examples read per second by four minibatch readers of in-memory tensors.
 
-    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader > Which
-    loader is faster? (book/synthetic-regression-data.md).
+    Defined in Synthetic Regression Data > Going Further: Which Reader Is Fastest?
+    (book/synthetic-regression-data.md).
     """
     n = len(X)
     generator = torch.Generator().manual_seed(seed)
