@@ -46,7 +46,7 @@ def costly_rates(workers: list[int], size: int = 2000, repeats: int = 2) -> dict
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=1_000_000)
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 256])
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128, 1024])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     data = SyntheticRegressionData(w=[2, -3.4], b=4.2, num_train=args.examples, num_val=0, seed=0)
