@@ -21,7 +21,7 @@ __all__ = [
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 7)
+# (book/exercises.md, cell 9)
 
 
 def write_regression_file(
@@ -35,8 +35,10 @@ def write_regression_file(
 ) -> np.memmap:
     """Write a linear-regression dataset to a .npy file, one chunk at a time.
 
-    Each float32 row holds the features followed by the label, so one example
-    is one contiguous read. The dataset never has to fit in memory.
+    The file is preallocated at its full size and memory-mapped; each chunk is
+    generated and written into its rows, so the dataset never has to fit in
+    memory. Each float32 row holds the features followed by the label, so one
+    example is one contiguous read.
 
     Defined in Solutions to the Exercises (book/exercises.md).
     """
@@ -59,7 +61,7 @@ def write_regression_file(
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 10)
+# (book/exercises.md, cell 12)
 
 
 class PseudorandomPermutation:
@@ -75,18 +77,21 @@ class PseudorandomPermutation:
         self.key = check_integer("key", key, minimum=0)
         self.half_bits = max(1, ((self.n - 1).bit_length() + 1) // 2)
         self.mask = (1 << self.half_bits) - 1
+        # one unrelated 64-bit key per round, all hashed from the key
+        seeds = np.random.SeedSequence(self.key).generate_state(self.ROUNDS, np.uint64)
+        self.round_keys = [int(seed) for seed in seeds]
 
-    def _mix(self, value: int, round_: int) -> int:
+    def _mix(self, value: int, round_key: int) -> int:
         """A keyed hash of one half (SplitMix64's finaliser), cut to size."""
-        z = (value + self.key * 0x9E3779B97F4A7C15 + round_) & 0xFFFFFFFFFFFFFFFF
+        z = value ^ round_key
         z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
         z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
         return (z ^ (z >> 31)) & self.mask
 
     def _feistel(self, i: int) -> int:
         left, right = i >> self.half_bits, i & self.mask
-        for round_ in range(self.ROUNDS):
-            left, right = right, left ^ self._mix(right, round_)
+        for round_key in self.round_keys:
+            left, right = right, left ^ self._mix(right, round_key)
         return (left << self.half_bits) | right
 
     def __call__(self, i: int) -> int:
@@ -105,7 +110,7 @@ class PseudorandomPermutation:
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 14)
+# (book/exercises.md, cell 18)
 
 
 def read_shuffled_blocks(
@@ -137,15 +142,16 @@ def read_shuffled_blocks(
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 17)
+# (book/exercises.md, cell 21)
 
 
 class SyntheticRegressionStream(torch.utils.data.IterableDataset):
     """Minibatches of linear-regression data drawn on demand, never stored.
 
-    Minibatch ``k`` of epoch ``e`` comes from a generator seeded with
-    ``(seed, e, k)``, so it can be recomputed on its own, in any order and in any
-    worker process. With ``fresh_each_epoch=False`` the epoch number is left out
+    Minibatch ``k`` of epoch ``e`` is drawn from a generator seeded from
+    ``(seed, e, k)`` alone, so it can be recomputed on its own, in any order and
+    in any worker process. Call ``set_epoch(e)`` before each epoch, as with
+    ``DistributedSampler``. With ``fresh_each_epoch=False`` the epoch is ignored
     and every pass yields the same data.
 
     Defined in Solutions to the Exercises (book/exercises.md).
@@ -167,24 +173,56 @@ class SyntheticRegressionStream(torch.utils.data.IterableDataset):
         self.batch_size = check_integer("batch_size", batch_size, minimum=1)
         self.num_batches = check_integer("num_batches", num_batches, minimum=1)
         self.seed = check_integer("seed", seed, minimum=0)
+        if self.seed >= 2**64:
+            raise ValueError(f"seed must be below 2**64, got {seed!r}")
         self.fresh_each_epoch = fresh_each_epoch
-        self.epoch = 0
+        # Loader workers iterate copies of this object. Shared memory lets them
+        # see set_epoch, even workers that persist from one epoch to the next.
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
+
+    @property
+    def epoch(self) -> int:
+        """The epoch that the next pass over the stream yields."""
+        return int(self._epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch of the next pass; a training loop calls it each epoch."""
+        epoch = check_integer("epoch", epoch, minimum=0)
+        if epoch >= 2**63:
+            raise ValueError(f"epoch must be below 2**63, got {epoch!r}")
+        self._epoch.fill_(epoch)
+
+    def batch_seed(self, epoch: int, k: int) -> int:
+        """The seed of minibatch `k` of `epoch`: a hash of a key no other has.
+
+        SeedSequence hashes a list of 32-bit words. It pads lists shorter than
+        four words with zeros and splits numbers above 32 bits into several
+        words, so lists of different lengths can collide. Here every list has
+        the same layout: a word for the mode, then two words each for the seed,
+        the epoch and `k`.
+        """
+        if not 0 <= k < self.num_batches:
+            raise IndexError(f"k must be in range({self.num_batches}), got {k!r}")
+        fields = (1, self.seed, epoch, k) if self.fresh_each_epoch else (0, self.seed, 0, k)
+        words = [fields[0]]
+        for value in fields[1:]:
+            if not 0 <= value < 2**64:
+                raise ValueError(f"seed, epoch and k must be in [0, 2**64), got {value!r}")
+            words += [value & 0xFFFFFFFF, value >> 32]
+        return int(np.random.SeedSequence(words).generate_state(1, np.uint64)[0])
 
     def batch(self, epoch: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Minibatch `k` of epoch `epoch`, the same wherever it is computed."""
-        key = [self.seed, epoch, k] if self.fresh_each_epoch else [self.seed, k]
-        state = np.random.SeedSequence(key).generate_state(1, dtype=np.uint64)[0]
-        generator = torch.Generator().manual_seed(int(state))
+        generator = torch.Generator().manual_seed(self.batch_seed(epoch, k))
         X = torch.randn(self.batch_size, len(self.w), generator=generator)
         noise = torch.randn(self.batch_size, 1, generator=generator) * self.noise
         return X, X @ self.w.reshape(-1, 1) + self.b + noise
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        epoch, self.epoch = self.epoch, self.epoch + 1
+        epoch = self.epoch  # read once, when the pass starts
         worker = torch.utils.data.get_worker_info()
         first, step = (0, 1) if worker is None else (worker.id, worker.num_workers)
-        for k in range(first, self.num_batches, step):
-            yield self.batch(epoch, k)
+        return (self.batch(epoch, k) for k in range(first, self.num_batches, step))
 
     def __len__(self) -> int:
         return self.num_batches

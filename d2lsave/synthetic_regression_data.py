@@ -32,8 +32,8 @@ __all__ = [
 def check_integer(name: str, value, minimum: int) -> int:
     """Return `value` as an int, or say what the argument accepts.
 
-    Defined in Synthetic Regression Data > Generating the Dataset (book/synthetic-regression-
-    data.md).
+    Defined in Synthetic Regression Data > Generating the Dataset
+    (book/synthetic-regression-data.md).
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(
@@ -47,8 +47,8 @@ def check_integer(name: str, value, minimum: int) -> int:
 def check_real(name: str, value, minimum: float | None = None) -> float:
     """Return `value` as a finite float, or say what the argument accepts.
 
-    Defined in Synthetic Regression Data > Generating the Dataset (book/synthetic-regression-
-    data.md).
+    Defined in Synthetic Regression Data > Generating the Dataset
+    (book/synthetic-regression-data.md).
     """
     accepts = "a finite real number" + ("" if minimum is None else f" >= {minimum}")
     number = value
@@ -71,8 +71,8 @@ def check_real(name: str, value, minimum: float | None = None) -> float:
 def check_weights(w) -> torch.Tensor:
     """Return the true weights as a 1-D float tensor, or say why `w` is not one.
 
-    Defined in Synthetic Regression Data > Generating the Dataset (book/synthetic-regression-
-    data.md).
+    Defined in Synthetic Regression Data > Generating the Dataset
+    (book/synthetic-regression-data.md).
     """
     accepts = "a non-empty 1-D sequence or tensor of finite real numbers"
     try:
@@ -93,8 +93,8 @@ def validate_arguments(data) -> None:
     """Check the arguments `save_hyperparameters` stored on a dataset, in signature order,
     and replace each by the type the dataset computes with (`w` becomes a float tensor).
 
-    Defined in Synthetic Regression Data > Generating the Dataset (book/synthetic-regression-
-    data.md).
+    Defined in Synthetic Regression Data > Generating the Dataset
+    (book/synthetic-regression-data.md).
     """
     data.w = check_weights(data.w)
     data.b = check_real("b", data.b)
@@ -107,8 +107,8 @@ def validate_arguments(data) -> None:
 def make_generator(seed) -> torch.Generator | None:
     """A private random stream for a seeded dataset; None means the global one.
 
-    Defined in Synthetic Regression Data > Generating the Dataset (book/synthetic-regression-
-    data.md).
+    Defined in Synthetic Regression Data > Generating the Dataset
+    (book/synthetic-regression-data.md).
     """
     if seed is None or isinstance(seed, torch.Generator):
         return seed
@@ -124,8 +124,8 @@ def loader_generator(generator: torch.Generator | None, train: bool):
     loader of a seeded dataset gets a fresh one, because every loader draws a seed for its
     workers, and that draw must move neither the training order nor the global state.
 
-    Defined in Synthetic Regression Data > Generating the Dataset (book/synthetic-regression-
-    data.md).
+    Defined in Synthetic Regression Data > Generating the Dataset
+    (book/synthetic-regression-data.md).
     """
     if generator is not None and not train:
         return torch.Generator()
@@ -144,8 +144,8 @@ class SyntheticRegressionData(d2l.DataModule):
     ``torch.Generator``) makes the data and the shuffling reproducible without
     touching PyTorch's global random state.
 
-    Defined in Synthetic Regression Data > Generating the Dataset (book/synthetic-regression-
-    data.md).
+    Defined in Synthetic Regression Data > Generating the Dataset
+    (book/synthetic-regression-data.md).
     """
 
     def __init__(
@@ -177,8 +177,8 @@ def get_dataloader(self, train: bool) -> Iterator[tuple[torch.Tensor, ...]]:
     """Yield (features, labels) minibatches: shuffled for training, in order for
     validation.
 
-    Defined in Synthetic Regression Data > Reading the Dataset (book/synthetic-regression-
-    data.md).
+    Defined in Synthetic Regression Data > Reading the Dataset
+    (book/synthetic-regression-data.md).
     """
     if train:
         indices = torch.randperm(self.num_train, generator=self.generator)

@@ -147,3 +147,45 @@ def test_imports_from_the_package_point_at_the_defining_module(tmp_path):
     )
     module = render_module(saved, {"check_integer": "synthetic_regression_data"})
     assert "from d2lsave.synthetic_regression_data import check_integer" in module
+
+
+@pytest.mark.parametrize(
+    ("cell", "name", "value"),
+    [
+        ("def f(): return 1  #@save", "f", 1),
+        ('def f(x="é"): return x  #@save', "f", "é"),
+        ("async def f(): return 1  #@save", "f", None),
+        ("class A: pass  #@save", "A", None),
+        ("def f(\n    a=1,\n): return a  #@save", "f", 1),
+        ('def f(): "Say one."; return 1  #@save', "f", 1),
+    ],
+    ids=["def", "non-ascii", "async", "class", "long header", "docstring"],
+)
+def test_a_one_line_definition_can_be_saved(tmp_path, cell, name, value):
+    module = render_module(saved_from(tmp_path, cell, "def unsaved(): return 2"), {})
+    namespace = {}
+    exec(module, namespace)
+    assert namespace["__all__"] == [name]
+    assert "A Section" in namespace[name].__doc__
+    if value is not None:
+        assert namespace[name]() == value
+
+
+def test_a_mark_on_the_body_line_of_a_definition_is_still_an_error(tmp_path):
+    path = notebook(tmp_path, "def f(\n    a=1,\n):\n    return a  #@save")
+    with pytest.raises(SaveError, match="marks no top-level statement"):
+        read_notebook(path)
+
+
+@pytest.mark.parametrize("heading_length", range(40, 100, 6))
+def test_the_section_note_never_splits_the_path(tmp_path, heading_length):
+    page = tmp_path / "a-page-with-a-rather-long-hyphenated-name.md"
+    heading = ("Well-known " * 20)[:heading_length].strip()
+    page.write_text(
+        HEADER.replace("## A Section", f"## {heading}")
+        + "\n```{code-cell} ipython3\ndef f():  #@save\n    return 1\n```\n"
+    )
+    saved = read_notebook(page)
+    note = " ".join(line.strip() for line in saved.blocks[0].code.splitlines()[1:-2])
+    assert f"({saved.relpath})." in saved.blocks[0].code
+    assert "Well-known" in note and "Well- known" not in note

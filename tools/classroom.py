@@ -7,6 +7,7 @@ README with the Colab and Studio Lab links, so a teacher can hand out either.
 from __future__ import annotations
 
 import zipfile
+from pathlib import Path
 
 import yaml
 
@@ -25,11 +26,16 @@ def launch_links(page: str, repository: dict[str, str]) -> dict[str, str]:
     }
 
 
-def build() -> list[str]:
-    ARCHIVE.parent.mkdir(exist_ok=True)
+def build(path: Path = ARCHIVE) -> list[str]:
+    """Write the archive to `path`; return the notebooks' names in it, in reading order.
+
+    Each notebook is stored as `NN-<name>.ipynb`, numbered so that a file browser lists them in
+    the order of the book.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
     repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
     names, lines = [], ["Notebooks of 'Synthetic Regression Data', in reading order.", ""]
-    with zipfile.ZipFile(ARCHIVE, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for number, md in enumerate(toc_notebooks(), start=1):
             ipynb = md.with_suffix(".ipynb")
             name = f"{number:02d}-{ipynb.name}"

@@ -121,11 +121,28 @@ def _first_line(node: ast.stmt) -> int:
     return min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
 
 
-def _header_lines(node: ast.stmt) -> range:
-    """The lines of a statement where a `#@save` mark saves it."""
+def _body_shares_header_line(node: ast.stmt, lines: list[str]) -> bool:
+    """Whether a definition's body starts on its header's last line (`def f(): return 1`)."""
+    body = node.body[0]
+    return bool(_before(lines[body.lineno - 1], body.col_offset).strip())
+
+
+def _before(line: str, col_offset: int) -> str:
+    """The text of `line` before an AST column offset, which counts UTF-8 bytes."""
+    return line.encode()[:col_offset].decode()
+
+
+def _header_lines(node: ast.stmt, lines: list[str]) -> range:
+    """The lines of a statement where a `#@save` mark saves it.
+
+    For a definition, those are its decorators and its header, up to the line where the body
+    starts; that line counts too when the body shares it with the header, as in a one-line
+    `def` or `class`. A mark on a body line of its own belongs to the body, not the definition.
+    """
     first = _first_line(node)
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        return range(first, node.body[0].lineno)
+        body_line = node.body[0].lineno
+        return range(first, body_line + _body_shares_header_line(node, lines))
     return range(first, node.end_lineno + 1)
 
 
@@ -150,6 +167,43 @@ def _docstring_literal(text: str, indent: str) -> str:
     return f'{indent}"""{lines[0]}\n{body}\n{indent}"""'
 
 
+def _section_note(section: str, relpath: str, width: int) -> str:
+    """`Defined in <section> (<path>).`, wrapped to `width` where it can be.
+
+    The words wrap at spaces only, never at hyphens, and the path stays on one line (moved to
+    a line of its own when it does not fit), so it can be found and copied from the source.
+    """
+    lines = textwrap.wrap(
+        f"Defined in {section}", width=width, break_on_hyphens=False, break_long_words=False
+    )
+    where = f"({relpath})."
+    if len(lines[-1]) + 1 + len(where) <= width:
+        lines[-1] += " " + where
+    else:
+        lines.append(where)
+    return "\n".join(lines)
+
+
+def _split_one_line_body(code: str, node: ast.stmt) -> str:
+    """A one-line definition (`def f(): return 1`) rewritten with its body indented below.
+
+    Statements that share the header's line (`def f(): "Doc."; return 1`) get a line each, so
+    that a docstring can then be rewritten on its own lines.
+    """
+    lines = code.splitlines()
+    number = node.body[0].lineno
+    line = lines[number - 1].encode()
+    on_line = [stmt for stmt in node.body if stmt.lineno == number]
+    indent = " " * (node.col_offset + 4)
+    split = [line[: on_line[0].col_offset].decode().rstrip()]
+    for stmt, following in zip(on_line, [*on_line[1:], None], strict=True):
+        end = following.col_offset if following else len(line)
+        text = line[stmt.col_offset : end].decode().rstrip()
+        split.append(indent + (text.removesuffix(";").rstrip() if following else text))
+    lines[number - 1 : number] = split
+    return "\n".join(lines) + "\n"
+
+
 def _add_section(code: str, section: str, relpath: str) -> str:
     """Append where a saved class or function was defined to its docstring."""
     tree = ast.parse(code)
@@ -157,9 +211,11 @@ def _add_section(code: str, section: str, relpath: str) -> str:
     node = tree.body[0]
     if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         return code
+    if _body_shares_header_line(node, lines):
+        return _add_section(_split_one_line_body(code, node), section, relpath)
     first = node.body[0]
     indent = " " * first.col_offset
-    note = textwrap.fill(f"Defined in {section} ({relpath}).", width=LINE_LENGTH - len(indent))
+    note = _section_note(section, relpath, width=LINE_LENGTH - len(indent))
     old = ast.get_docstring(node, clean=True)
     if old is not None:
         literal = _docstring_literal(f"{old}\n\n{note}", indent)
@@ -188,7 +244,7 @@ def _saved_statements(
         return list(tree.body)
     chosen = []
     for line, _, _ in marks:
-        owners = [node for node in tree.body if line in _header_lines(node)]
+        owners = [node for node in tree.body if line in _header_lines(node, source_lines)]
         if not owners:
             raise SaveError(f"{where}: the #@save on line {line} marks no top-level statement")
         chosen.extend(node for node in owners if node not in chosen)

@@ -9,6 +9,7 @@ minified is kept in the repository.
 
 from __future__ import annotations
 
+import filecmp
 import shutil
 import sys
 from pathlib import Path
@@ -60,8 +61,22 @@ REQUIRE_CONFIG = """(function () {
 """
 
 
+def copy_if_changed(source: Path, target: Path) -> bool:
+    """Copy `source` to `target` unless the target already holds the same bytes.
+
+    Contents decide, not modification times: npm unpacks every file with the same fixed
+    timestamp (in 1985), so after a package upgrade the new file is no newer than the stale
+    copy. Returns whether it copied.
+    """
+    if target.is_file() and filecmp.cmp(source, target, shallow=False):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, target)
+    return True
+
+
 def stage() -> list[Path]:
-    """Copy every asset into the staging folder; return what was copied."""
+    """Copy every asset into the staging folder; return every staged file."""
     if not NODE_MODULES.is_dir():
         raise SystemExit("node_modules/ is missing: run `npm ci` (make book does)")
     copied = []
@@ -71,17 +86,19 @@ def stage() -> list[Path]:
             for path in sorted(source_dir.glob(pattern)):
                 if path.is_file():
                     target = TARGET / destination / path.relative_to(source_dir)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    if not target.exists() or target.stat().st_mtime < path.stat().st_mtime:
-                        shutil.copy2(path, target)
+                    copy_if_changed(path, target)
                     copied.append(target)
     front_end = TARGET / "widgets" / "anywidget" / "index.js"
-    front_end.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(ANYWIDGET_FRONT_END, front_end)
+    copy_if_changed(ANYWIDGET_FRONT_END, front_end)
     config = TARGET / "widgets" / "require-config.js"
     if not config.exists() or config.read_text() != REQUIRE_CONFIG:
         config.write_text(REQUIRE_CONFIG)
-    return [*copied, front_end, config]
+    staged = [*copied, front_end, config]
+    # a file that an upgraded package no longer ships must not linger in the book
+    for leftover in set(TARGET.rglob("*")) - set(staged):
+        if leftover.is_file():
+            leftover.unlink()
+    return staged
 
 
 if __name__ == "__main__":
