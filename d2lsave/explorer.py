@@ -7,29 +7,205 @@
 import anywidget
 import ipywidgets
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 import traitlets
 
 from d2lsave.synthetic_regression_data import check_integer, check_real, check_weights
 
-__all__ = ["EXPLORER_ESM", "ScatterPanel", "least_squares", "RegressionExplorer"]
+__all__ = [
+    "random_bits",
+    "explorer_draws",
+    "EXPLORER_ESM",
+    "ScatterPanel",
+    "least_squares",
+    "RegressionExplorer",
+]
 
 
 # Exploring the Data with Sliders > How the explorer works
 # (book/explorer.md, cell 4)
 
+_MASK32 = 0xFFFFFFFF
+
+
+_HALF_PI = 1.5707963267948966
+
+
+_LN2 = 0.6931471805599453
+
+
+_SQRT_HALF = 0.7071067811865476
+
+
+_TERMS = 12
+
+
+def _alternating_series(denominator) -> list[float]:
+    """c_0 = 1 and c_k = -c_(k-1) / denominator(k), computed as the browser computes them.
+
+    Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md).
+    """
+    coefficients = [1.0]
+    for k in range(1, _TERMS + 1):
+        coefficients.append(-coefficients[-1] / denominator(k))
+    return coefficients
+
+
+_LOG_SERIES = [1.0 / (2 * _k + 1) for _k in range(_TERMS)]
+
+
+_COS_SERIES = _alternating_series(lambda k: (2 * k - 1) * (2 * k))  # (-1)^k / (2k)!
+
+
+_SIN_SERIES = _alternating_series(lambda k: (2 * k) * (2 * k + 1))  # (-1)^k / (2k+1)!
+
+
+def _mix32(x) -> np.ndarray:
+    """Scramble 32-bit integers held in uint64 (MurmurHash3's finaliser, a bijection).
+
+    Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md).
+    """
+    x = np.asarray(x, dtype=np.uint64) & _MASK32
+    x = x ^ (x >> 16)
+    x = (x * 0x85EBCA6B) & _MASK32
+    x = x ^ (x >> 13)
+    x = (x * 0xC2B2AE35) & _MASK32
+    return x ^ (x >> 16)
+
+
+def random_bits(seed: int, stream: int, count: int) -> np.ndarray:
+    """The first `count` 32-bit numbers of a stream: number i hashes (seed, stream, i).
+
+    Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md).
+    """
+    seed_key = int(_mix32([seed + 0x9E3779B9])[0])
+    key = _mix32([(seed_key + (stream + 1) * 0x632BE5AB) & _MASK32])[0]  # a np.uint64
+    return _mix32(_mix32(np.arange(count, dtype=np.uint64) ^ key) + key)
+
+
+def _polynomial(coefficients: list[float], x: np.ndarray) -> np.ndarray:
+    """Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md)."""
+    result = np.full_like(x, coefficients[-1])
+    for c in coefficients[-2::-1]:
+        result = result * x + c
+    return result
+
+
+def _radius(bits: np.ndarray) -> np.ndarray:
+    """sqrt(-2 log u) for u = (bits + 1/2) / 2^32, with log from its series.
+
+    Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md).
+    """
+    odd = (2 * bits + 1).astype(np.float64)  # u = odd / 2^33
+    length = np.frexp(odd)[1]  # u = m 2^e with m = odd / 2^length in [1/2, 1)
+    m, e = odd * np.ldexp(1.0, -length), (length - 33).astype(np.float64)
+    low = m < _SQRT_HALF
+    m, e = np.where(low, m * 2.0, m), np.where(low, e - 1.0, e)
+    t = (m - 1.0) / (m + 1.0)
+    log_u = e * _LN2 + (2.0 * t) * _polynomial(_LOG_SERIES, t * t)
+    return np.sqrt(-2.0 * log_u)
+
+
+def _cos_sin(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """cos and sin of 2 pi v for v = (bits + 1/2) / 2^32: a quarter turn, then series.
+
+    Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md).
+    """
+    quarter = (bits >> 30).astype(np.int64)
+    x = ((bits & 0x3FFFFFFF).astype(np.float64) + 0.5) * 2.0**-30 * _HALF_PI
+    c, s = _polynomial(_COS_SERIES, x * x), x * _polynomial(_SIN_SERIES, x * x)
+    return np.choose(quarter, [c, -s, -c, s]), np.choose(quarter, [s, c, -s, -c])
+
+
+def explorer_draws(seed: int, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Standard-normal features (count, 2) and noise (count,), in float32, and order keys.
+
+    Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md).
+    """
+    radius = _radius(random_bits(seed, 0, count))
+    cos, sin = _cos_sin(random_bits(seed, 1, count))
+    features = np.stack([radius * cos, radius * sin], axis=1).astype(np.float32)
+    noise = _radius(random_bits(seed, 2, count)) * _cos_sin(random_bits(seed, 3, count))[0]
+    return features, noise.astype(np.float32), random_bits(seed, 4, count).astype(np.uint32)
+
+
+# Exploring the Data with Sliders > How the explorer works
+# (book/explorer.md, cell 6)
+
 EXPLORER_ESM = r"""
 const COLORS = {points: "rgba(90, 90, 90, 0.45)", batch: "#E69F00", edge: "#000000",
                 truth: "#000000", fit: "#0072B2", axis: "#444444", text: "#222222"};
+const NAMES = ["n", "w1", "w2", "b", "noise", "batch_size", "seed", "y_limit"];
 
-function floats(value) {
-  if (value instanceof DataView) {
-    const {buffer, byteOffset, byteLength} = value;
-    if (byteOffset % 4 === 0) return new Float32Array(buffer, byteOffset, byteLength / 4);
-    return new Float32Array(buffer.slice(byteOffset, byteOffset + byteLength));
+// The generator of explorer_draws, step for step: the same integer hashes, and only
+// operations that IEEE 754 rounds exactly, so the browser and numpy agree to the last bit.
+const HALF_PI = 1.5707963267948966, LN2 = 0.6931471805599453, SQRT_HALF = 0.7071067811865476;
+const TERMS = 12, POW2 = [1];
+for (let k = 1; k <= 40; k++) POW2.push(POW2[k - 1] / 2);
+function alternatingSeries(denominator) {
+  const coefficients = [1];
+  for (let k = 1; k <= TERMS; k++) coefficients.push(-coefficients[k - 1] / denominator(k));
+  return coefficients;
+}
+const LOG_SERIES = Array.from({length: TERMS}, (_, k) => 1 / (2 * k + 1));
+const COS_SERIES = alternatingSeries((k) => (2 * k - 1) * (2 * k));
+const SIN_SERIES = alternatingSeries((k) => (2 * k) * (2 * k + 1));
+
+function mix32(x) {
+  x = x >>> 0;
+  x = (x ^ (x >>> 16)) >>> 0; x = Math.imul(x, 0x85EBCA6B) >>> 0;
+  x = (x ^ (x >>> 13)) >>> 0; x = Math.imul(x, 0xC2B2AE35) >>> 0;
+  return (x ^ (x >>> 16)) >>> 0;
+}
+function streamKey(seed, stream) {
+  return mix32(mix32(seed + 0x9E3779B9) + (stream + 1) * 0x632BE5AB);
+}
+function randomBits(key, i) { return mix32(mix32((i ^ key) >>> 0) + key); }
+function polynomial(coefficients, x) {
+  let result = coefficients[coefficients.length - 1];
+  for (let k = coefficients.length - 2; k >= 0; k--) result = result * x + coefficients[k];
+  return result;
+}
+function radius(bits) {
+  const odd = 2 * bits + 1, length = 33 - Math.clz32(bits);
+  let m = odd * POW2[length], e = length - 33;
+  if (m < SQRT_HALF) { m = m * 2; e = e - 1; }
+  const t = (m - 1) / (m + 1);
+  return Math.sqrt(-2 * (e * LN2 + (2 * t) * polynomial(LOG_SERIES, t * t)));
+}
+function cosSin(bits, out) {
+  const quarter = bits >>> 30, x = ((bits & 0x3FFFFFFF) + 0.5) * POW2[30] * HALF_PI;
+  const c = polynomial(COS_SERIES, x * x), s = x * polynomial(SIN_SERIES, x * x);
+  out[0] = [c, -s, -c, s][quarter]; out[1] = [s, c, -s, -c][quarter];
+}
+
+// Fill the draws of `seed` up to example `n`, keeping those already computed.
+function fillDraws(cache, seed, n) {
+  if (cache.seed !== seed || cache.z.length < 2 * n) {
+    const size = Math.max(n, cache.seed === seed ? cache.filled : 0);
+    const z = new Float32Array(2 * size), eta = new Float32Array(size);
+    const keys = new Uint32Array(size);
+    if (cache.seed === seed) {
+      z.set(cache.z.subarray(0, 2 * cache.filled));
+      eta.set(cache.eta.subarray(0, cache.filled));
+      keys.set(cache.keys.subarray(0, cache.filled));
+    } else {
+      cache.filled = 0; cache.orderN = -1;
+    }
+    Object.assign(cache, {seed, z, eta, keys, streams: [0, 1, 2, 3, 4].map(
+      (stream) => streamKey(seed, stream))});
   }
-  if (value instanceof ArrayBuffer) return new Float32Array(value);
-  return Float32Array.from(value || []);
+  const {z, eta, keys, streams} = cache, pair = [0, 0];
+  for (let i = cache.filled; i < n; i++) {
+    const r = radius(randomBits(streams[0], i));
+    cosSin(randomBits(streams[1], i), pair);
+    z[2 * i] = r * pair[0]; z[2 * i + 1] = r * pair[1];
+    cosSin(randomBits(streams[3], i), pair);
+    eta[i] = radius(randomBits(streams[2], i)) * pair[0];
+    keys[i] = randomBits(streams[4], i);
+  }
+  cache.filled = Math.max(cache.filled, n);
 }
 
 function leastSquares(x1, x2, y, n) {
@@ -49,12 +225,9 @@ function leastSquares(x1, x2, y, n) {
 
 function compute(model, cache) {
   const n = model.get("n"), w1 = model.get("w1"), w2 = model.get("w2");
-  const b = model.get("b"), noise = model.get("noise");
+  const b = model.get("b"), noise = model.get("noise"), seed = model.get("seed");
   const batchSize = Math.min(model.get("batch_size"), n);
-  if (cache.z === undefined) {
-    cache.z = floats(model.get("base_features")); cache.eta = floats(model.get("base_noise"));
-    cache.keys = floats(model.get("order_keys"));
-  }
+  fillDraws(cache, seed, n);
   const {z, eta, keys} = cache;
   const x1 = new Float64Array(n), x2 = new Float64Array(n), y = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -66,7 +239,8 @@ function compute(model, cache) {
     cache.orderN = n;
   }
   const batch = cache.order.slice(0, batchSize);
-  return {n, w1, w2, b, noise, batchSize, x1, x2, y, batch, fit: leastSquares(x1, x2, y, n)};
+  return {n, w1, w2, b, noise, seed, batchSize, x1, x2, y, eta: eta.subarray(0, n), batch,
+          fit: leastSquares(x1, x2, y, n)};
 }
 
 function niceStep(span) {
@@ -108,7 +282,7 @@ function drawPanel(ctx, box, xs, s, which, yRange) {
 function fmt(v) { return (v < 0 ? "\u2212" : "") + Math.abs(v).toFixed(4); }
 
 function render({model, el}) {
-  const width = 760, height = 300, cache = {};
+  const width = 760, height = 300, cache = {seed: null, z: new Float32Array(0), filled: 0};
   const canvas = document.createElement("canvas");
   const ratio = window.devicePixelRatio || 1;
   canvas.width = width * ratio; canvas.height = height * ratio;
@@ -146,19 +320,27 @@ function render({model, el}) {
     const s = compute(model, cache);
     let yMin = Infinity, yMax = -Infinity;
     for (let i = 0; i < s.n; i++) { yMin = Math.min(yMin, s.y[i]); yMax = Math.max(yMax, s.y[i]); }
-    const pad = Math.max(0.5, 0.05 * (yMax - yMin));
+    // Fixed axes: the label axis depends on the sliders' ranges only, never on their values,
+    // so moving b or w moves the points instead of relabelling the axis.
+    const limit = model.get("y_limit");
+    let outside = 0;
+    for (let i = 0; i < s.n; i++) {
+      if (Math.abs(s.y[i]) > limit || Math.abs(s.x1[i]) > 4 || Math.abs(s.x2[i]) > 4) outside++;
+    }
     const ctx = canvas.getContext("2d");
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.fillStyle = "#ffffff"; ctx.fillRect(0, 0, width, height);
-    drawPanel(ctx, [60, 12, 300, 240], s.x1, s, 0, [yMin - pad, yMax + pad]);
-    drawPanel(ctx, [440, 12, 300, 240], s.x2, s, 1, [yMin - pad, yMax + pad]);
+    drawPanel(ctx, [60, 12, 300, 240], s.x1, s, 0, [-limit, limit]);
+    drawPanel(ctx, [440, 12, 300, 240], s.x2, s, 1, [-limit, limit]);
     ctx.save(); ctx.translate(14, 132); ctx.rotate(-Math.PI / 2); ctx.textAlign = "center";
     ctx.fillStyle = COLORS.text; ctx.fillText("label y", 0, 0); ctx.restore();
     const batches = Math.ceil(s.n / model.get("batch_size"));
     const last = s.n - (batches - 1) * model.get("batch_size");
     const fit = s.fit;
-    const head = `n = ${s.n} examples, ${batches} minibatches per epoch ` +
-      `(the last holds ${last})\n`;
+    const head = `n = ${s.n} examples (seed ${s.seed}), ${batches} ` +
+      `minibatch${batches === 1 ? "" : "es"} per epoch ` +
+      `(the last holds ${last})` +
+      (outside ? `; ${outside} outside the axes` : "") + "\n";
     readout.textContent = head + (fit
       ? `least squares: w\u0302 = (${fmt(fit.w1)}, ${fmt(fit.w2)}), ` +
         `b\u0302 = ${fmt(fit.b)}\n` +
@@ -167,7 +349,9 @@ function render({model, el}) {
     canvas.setAttribute("aria-label", `Scatter plots of ${s.n} labels against each feature; ` +
       `${s.batch.length} minibatch examples highlighted. ${readout.textContent}`);
     Object.assign(el.dataset, {points: String(s.n), highlighted: String(s.batch.length),
-                               yMin: String(yMin), yMax: String(yMax)});
+                               seed: String(s.seed), outside: String(outside),
+                               yMin: String(yMin), yMax: String(yMax),
+                               axisMin: String(-limit), axisMax: String(limit)});
     el.__state = s;
     el.__drawTimes.push(performance.now());
     if (el.__drawTimes.length > 1000) el.__drawTimes.shift();
@@ -178,14 +362,10 @@ function render({model, el}) {
   function schedule() {
     if (!pending) { pending = true; queueMicrotask(draw); }
   }
-  for (const name of ["n", "w1", "w2", "b", "noise", "batch_size"]) {
-    model.on(`change:${name}`, schedule);
-  }
+  for (const name of NAMES) model.on(`change:${name}`, schedule);
   draw();
   setTimeout(nameSliderHandles, 0);  // the sliders may be attached after this view
-  return () => { for (const name of ["n", "w1", "w2", "b", "noise", "batch_size"]) {
-    model.off(`change:${name}`, schedule);
-  } };
+  return () => { for (const name of NAMES) model.off(`change:${name}`, schedule); };
 }
 
 export default { render };
@@ -193,29 +373,28 @@ export default { render };
 
 
 # Exploring the Data with Sliders > How the explorer works
-# (book/explorer.md, cell 6)
+# (book/explorer.md, cell 8)
 
 
 class ScatterPanel(anywidget.AnyWidget):
-    """The browser-side plot of the explorer: fixed random draws plus the model's settings.
+    """The browser-side plot of the explorer: the settings it draws the data from.
 
     Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md).
     """
 
     _esm = EXPLORER_ESM
-    base_features = traitlets.Bytes().tag(sync=True)  # float32, (max_examples, 2)
-    base_noise = traitlets.Bytes().tag(sync=True)  # float32, (max_examples,)
-    order_keys = traitlets.Bytes().tag(sync=True)  # float32, (max_examples,)
+    seed = traitlets.Int(0).tag(sync=True)
     n = traitlets.Int(1000).tag(sync=True)
     w1 = traitlets.Float(2.0).tag(sync=True)
     w2 = traitlets.Float(-3.4).tag(sync=True)
     b = traitlets.Float(4.2).tag(sync=True)
     noise = traitlets.Float(0.01).tag(sync=True)
     batch_size = traitlets.Int(32).tag(sync=True)
+    y_limit = traitlets.Float(30.0).tag(sync=True)  # the label axis: -y_limit to y_limit
 
 
 # Exploring the Data with Sliders > How the explorer works
-# (book/explorer.md, cell 7)
+# (book/explorer.md, cell 9)
 
 
 def least_squares(X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, float]:
@@ -229,14 +408,14 @@ def least_squares(X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, float
 
 
 # Exploring the Data with Sliders > How the explorer works
-# (book/explorer.md, cell 8)
+# (book/explorer.md, cell 10)
 
 
 class RegressionExplorer(ipywidgets.VBox):
-    """Sliders for the noise, the batch size, the size and the true parameters of the data.
+    """Sliders for the noise, the batch size, the size, the true parameters and the seed.
 
-    All randomness is drawn once from `seed`; the browser and `data()` derive every slider
-    setting from the same draws, so both show the same numbers.
+    The browser and `data()` compute the same draws from the seed (`explorer_draws`) and derive
+    every other slider setting from them, so both show the same numbers.
 
     Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md).
     """
@@ -248,6 +427,7 @@ class RegressionExplorer(ipywidgets.VBox):
         "w1": (ipywidgets.FloatSlider, "weight w\u2081", -5.0, 5.0, 0.1),
         "w2": (ipywidgets.FloatSlider, "weight w\u2082", -5.0, 5.0, 0.1),
         "b": (ipywidgets.FloatSlider, "bias b", -10.0, 10.0, 0.1),
+        "seed": (ipywidgets.IntSlider, "data seed", 0, 999, 1),
     }
 
     def __init__(
@@ -260,7 +440,7 @@ class RegressionExplorer(ipywidgets.VBox):
         max_examples: int = 10_000,
         seed: int = 0,
     ):
-        max_examples = check_integer("max_examples", max_examples, minimum=10)
+        self.max_examples = check_integer("max_examples", max_examples, minimum=10)
         weights = check_weights(w)
         if len(weights) != 2:
             raise ValueError(f"w must hold exactly 2 weights for the two panels, got {w!r}")
@@ -271,33 +451,30 @@ class RegressionExplorer(ipywidgets.VBox):
             "b": check_real("b", b),
             "w1": check_real("w", w[0]),
             "w2": check_real("w", w[1]),
+            "seed": check_integer("seed", seed, minimum=0),
         }
-        if values["n"] > max_examples:
-            raise ValueError(f"n must be <= max_examples={max_examples}, got {n!r}")
-        generator = torch.Generator().manual_seed(check_integer("seed", seed, minimum=0))
-        self.base_features = torch.randn(max_examples, 2, generator=generator)
-        self.base_noise = torch.randn(max_examples, generator=generator)
-        self.order_keys = torch.rand(max_examples, generator=generator)
-        self.panel = ScatterPanel(
-            base_features=self.base_features.numpy().tobytes(),
-            base_noise=self.base_noise.numpy().tobytes(),
-            order_keys=self.order_keys.numpy().tobytes(),
-            **values,
-        )
-        self.sliders = {}
+        if values["n"] > self.max_examples:
+            raise ValueError(f"n must be <= max_examples={self.max_examples}, got {n!r}")
+        if values["seed"] > _MASK32:
+            raise ValueError(f"seed must be an integer < 2**32, got {seed!r}")
+        self._cache = {}
+        self.sliders, self.links = {}, {}
         for name, (kind, label, low, high, step) in self.SLIDERS.items():
-            high = max_examples if high is None else high
-            slider = kind(
+            high = self.max_examples if high is None else high
+            # a value outside the usual range widens the slider instead of being clipped
+            low, high = min(low, values[name]), max(high, values[name])
+            self.sliders[name] = kind(
                 value=values[name],
                 min=low,
-                max=max(high, values[name]),
+                max=high,
                 step=step,
                 description=label,
                 continuous_update=True,
                 style={"description_width": "initial"},
             )
-            ipywidgets.jslink((slider, "value"), (self.panel, name))
-            self.sliders[name] = slider
+        self.panel = ScatterPanel(**values, y_limit=self.y_limit)
+        for name, slider in self.sliders.items():
+            self.links[name] = ipywidgets.jslink((slider, "value"), (self.panel, name))
         grid = ipywidgets.GridBox(
             list(self.sliders.values()),
             layout=ipywidgets.Layout(grid_template_columns="repeat(auto-fill, minmax(280px, 1fr))"),
@@ -313,6 +490,20 @@ class RegressionExplorer(ipywidgets.VBox):
         """The current slider settings."""
         return {name: slider.value for name, slider in self.sliders.items()}
 
+    @property
+    def y_limit(self) -> float:
+        """The label axis runs from -y_limit to y_limit, whatever the sliders' values.
+
+        It holds every label of a feature vector within [-2, 2]^2 at any slider setting
+        with no noise, rounded up to a multiple of 10: 30 for the default ranges.
+        """
+        extreme = {
+            name: max(abs(self.sliders[name].min), abs(self.sliders[name].max))
+            for name in ("w1", "w2", "b")
+        }
+        reach = extreme["b"] + 2 * (extreme["w1"] + extreme["w2"])
+        return float(10 * np.ceil(reach / 10))
+
     def set(self, **values: float) -> None:
         """Move sliders from Python, for example `explorer.set(noise=0.1, n=50)`."""
         unknown = set(values) - set(self.sliders)
@@ -321,23 +512,49 @@ class RegressionExplorer(ipywidgets.VBox):
                 f"unknown slider(s) {sorted(unknown)}; the sliders are {sorted(self.sliders)}"
             )
         for name, value in values.items():
+            slider = self.sliders[name]
+            if isinstance(slider, ipywidgets.IntSlider):
+                value = check_integer(name, value, minimum=slider.min)
+            else:
+                value = check_real(name, value)
+            if not slider.min <= value <= slider.max:
+                raise ValueError(
+                    f"{name} must be within [{slider.min}, {slider.max}], "
+                    f"its slider's range, got {value!r}"
+                )
+        for name, value in values.items():
             self.sliders[name].value = value
             # jslink carries slider moves to the panel only in a browser; keep the panel's
             # own state right for a notebook that is executed or saved without one.
             setattr(self.panel, name, self.sliders[name].value)
 
+    def draws(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The current seed's features (max_examples, 2), noise and order keys (as int64)."""
+        seed = self.values["seed"]
+        if seed not in self._cache:
+            features, noise, keys = explorer_draws(seed, self.max_examples)
+            self._cache = {
+                seed: (
+                    torch.from_numpy(features),
+                    torch.from_numpy(noise),
+                    torch.from_numpy(keys.astype(np.int64)),
+                )
+            }
+        return self._cache[seed]
+
     def data(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The features (n, 2) and labels (n, 1) drawn for the current settings, in float32."""
         v = self.values
-        X = self.base_features[: v["n"]]
+        features, noise, _ = self.draws()
+        X = features[: v["n"]]
         w = torch.tensor([v["w1"], v["w2"]], dtype=torch.float32)
-        y = X @ w + v["b"] + v["noise"] * self.base_noise[: v["n"]]
+        y = X @ w + v["b"] + v["noise"] * noise[: v["n"]]
         return X, y.reshape(-1, 1)
 
     def minibatch(self) -> torch.Tensor:
         """The indices of the highlighted minibatch: the examples with the smallest keys."""
         v = self.values
-        order = torch.argsort(self.order_keys[: v["n"]], stable=True)
+        order = torch.argsort(self.draws()[2][: v["n"]], stable=True)
         return order[: min(v["batch_size"], v["n"])]
 
     def fit(self) -> dict[str, float]:
@@ -354,7 +571,7 @@ class RegressionExplorer(ipywidgets.VBox):
         }
 
     def figure(self) -> plt.Figure:
-        """A matplotlib figure of the current state, to save or print."""
+        """A matplotlib figure of the current state, on the panel's fixed axes."""
         v, (X, y), batch = self.values, self.data(), self.minibatch()
         fit = self.fit()
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
@@ -378,6 +595,7 @@ class RegressionExplorer(ipywidgets.VBox):
                 label="least squares",
             )
             ax.set_xlim(-4, 4)
+            ax.set_ylim(-self.y_limit, self.y_limit)
             ax.set_xlabel(f"feature $x_{j + 1}$")
         axes[0].set_ylabel("label $y$")
         axes[1].legend(loc="best", fontsize="small")

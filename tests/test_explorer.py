@@ -1,12 +1,18 @@
-"""The slider explorer's Python side: the data and the readout for given slider settings."""
+"""The slider explorer's Python side: the draws, the data and the readout for given settings."""
 
 from __future__ import annotations
 
+import ipywidgets
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+from ipywidgets.widgets.widget import _instances as live_widgets
+from ipywidgets.widgets.widget_link import Link
+from scipy import stats
 
-from d2lsave import RegressionExplorer, least_squares
+from d2lsave import RegressionExplorer, explorer_draws, least_squares, random_bits
+from d2lsave.explorer import _cos_sin, _radius
 
 
 @pytest.fixture
@@ -17,9 +23,10 @@ def explorer() -> RegressionExplorer:
 def test_data_follows_the_sliders_from_fixed_draws(explorer):
     explorer.set(n=500, w1=1.5, w2=0.5, b=-2.0, noise=0.3)
     X, y = explorer.data()
+    features, noise, _ = explorer.draws()
     assert X.shape == (500, 2) and y.shape == (500, 1) and X.dtype == torch.float32
-    assert torch.equal(X, explorer.base_features[:500])
-    expected = X @ torch.tensor([1.5, 0.5]) - 2.0 + 0.3 * explorer.base_noise[:500]
+    assert torch.equal(X, features[:500])
+    expected = X @ torch.tensor([1.5, 0.5]) - 2.0 + 0.3 * noise[:500]
     torch.testing.assert_close(y.flatten(), expected)
 
 
@@ -36,14 +43,78 @@ def test_noise_only_scales_the_same_draws(explorer):
     clean = explorer.data()[1]
     explorer.set(noise=2.0)
     noisy = explorer.data()[1]
-    torch.testing.assert_close((noisy - clean).flatten(), 2.0 * explorer.base_noise[:1000])
+    torch.testing.assert_close((noisy - clean).flatten(), 2.0 * explorer.draws()[1][:1000])
+
+
+def test_the_noise_task_ratio_is_ten_for_any_seed(explorer):
+    for seed in (0, 5, 17):
+        explorer.set(seed=seed, n=100, noise=0.1)
+        small = explorer.fit()
+        explorer.set(noise=1.0)
+        large = explorer.fit()
+        for key in ("w1_error", "w2_error", "b_error"):
+            assert large[key] / small[key] == pytest.approx(10.0, rel=1e-4), (seed, key)
+
+
+def test_the_seed_slider_draws_new_data_and_returns_to_the_old(explorer):
+    first = explorer.data()
+    explorer.set(seed=1)
+    second = explorer.data()
+    assert not torch.equal(first[0], second[0]) and not torch.equal(first[1], second[1])
+    assert repr(explorer).endswith("seed=1)")
+    explorer.set(seed=0)
+    again = explorer.data()
+    assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
+
+
+def test_draws_depend_only_on_seed_and_index():
+    short, long = explorer_draws(4, 50), explorer_draws(4, 3000)
+    for a, b in zip(short, long, strict=True):
+        assert np.array_equal(a, b[:50])
+    other = explorer_draws(5, 50)
+    assert not np.array_equal(short[0], other[0]) and not np.array_equal(short[1], other[1])
+    features, noise, keys = long
+    assert features.dtype == noise.dtype == np.float32 and keys.dtype == np.uint32
+    python = RegressionExplorer(seed=4, n=50, max_examples=3000)
+    assert np.array_equal(python.draws()[0].numpy(), features)
+    assert python.panel.seed == 4 and python.values["seed"] == 4
+
+
+def test_draws_are_pinned():
+    """The committed page's answers depend on these exact numbers; the browser repeats them."""
+    features, noise, keys = explorer_draws(0, 2)
+    assert features.view(np.uint32).tolist() == [[0x3E7259A0, 0x3F155AB3], [0x3DD2F18B, 0xBF71AE94]]
+    assert noise.view(np.uint32).tolist() == [0xBE27F329, 0xBE5386E7]
+    assert keys.tolist() == [1784453581, 3848845451]
+
+
+def test_series_agree_with_numpy_log_and_cos():
+    bits = np.concatenate(
+        [random_bits(3, 0, 100_000), np.array([0, 1, 2**31, 2**32 - 1], dtype=np.uint64)]
+    )
+    u = (bits.astype(np.float64) + 0.5) * 2.0**-32
+    np.testing.assert_allclose(_radius(bits), np.sqrt(-2 * np.log(u)), rtol=2e-15, atol=0)
+    cos, sin = _cos_sin(bits)
+    np.testing.assert_allclose(cos, np.cos(2 * np.pi * u), rtol=0, atol=2e-15)
+    np.testing.assert_allclose(sin, np.sin(2 * np.pi * u), rtol=0, atol=2e-15)
+
+
+def test_draws_pass_for_independent_standard_normals():
+    features, noise, keys = explorer_draws(0, 100_000)
+    columns = [features[:, 0], features[:, 1], noise, explorer_draws(1, 100_000)[0][:, 0]]
+    for column in columns:
+        assert abs(column.mean()) < 0.01 and abs(column.std() - 1) < 0.01
+        assert stats.kstest(column, "norm").pvalue > 1e-3
+    correlations = np.corrcoef(columns)
+    assert np.abs(correlations[np.triu_indices(4, 1)]).max() < 0.015
+    assert stats.kstest(keys / 2.0**32, "uniform").pvalue > 1e-3
 
 
 def test_minibatch_is_the_smallest_keys_and_the_batch_size(explorer):
     explorer.set(batch_size=33, n=200)
     batch = explorer.minibatch()
     assert len(batch) == 33 and len(set(batch.tolist())) == 33
-    keys = explorer.order_keys[:200]
+    keys = explorer.draws()[2][:200]
     assert keys[batch].max() < keys[np.setdiff1d(np.arange(200), batch.numpy())].min()
     explorer.set(batch_size=256, n=100)
     assert len(explorer.minibatch()) == 100
@@ -72,21 +143,79 @@ def test_least_squares_recovers_noise_free_parameters():
     assert b == pytest.approx(3.0, abs=1e-5)
 
 
-def test_same_seed_same_draws_and_panel_state():
-    a = RegressionExplorer(seed=4, n=50, max_examples=100)
-    b = RegressionExplorer(seed=4, n=50, max_examples=100)
-    assert torch.equal(a.base_features, b.base_features)
-    assert a.panel.base_features == b.panel.base_features
-    assert np.array_equal(np.frombuffer(a.panel.order_keys, np.float32), a.order_keys.numpy())
+def _links_to(panel) -> dict[str, Link]:
+    """The browser-side links, among all live widgets, whose target is a trait of `panel`."""
+    return {
+        widget.target[1]: widget
+        for widget in list(live_widgets.values())
+        if isinstance(widget, Link) and widget.target[0] is panel
+    }
 
 
 def test_every_slider_is_labelled_and_linked(explorer):
-    assert set(explorer.sliders) == {"noise", "batch_size", "n", "w1", "w2", "b"}
+    assert set(explorer.sliders) == {"noise", "batch_size", "n", "w1", "w2", "b", "seed"}
+    links = _links_to(explorer.panel)
+    assert set(links) == set(explorer.sliders)
     for name, slider in explorer.sliders.items():
         assert slider.description
+        assert links[name].source == (slider, "value"), name
         assert getattr(explorer.panel, name) == slider.value
     explorer.set(b=-3.0)
     assert explorer.panel.b == -3.0 and explorer.values["b"] == -3.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name", "value"),
+    [
+        ({"b": -12.0}, "b", -12.0),
+        ({"b": 11.5}, "b", 11.5),
+        ({"w": (-7.0, 1.0)}, "w1", -7.0),
+        ({"w": (1.0, -6.5)}, "w2", -6.5),
+        ({"noise": 7.0}, "noise", 7.0),
+        ({"batch_size": 300}, "batch_size", 300),
+        ({"seed": 5000}, "seed", 5000),
+    ],
+)
+def test_values_outside_the_usual_range_widen_the_slider(kwargs, name, value):
+    explorer = RegressionExplorer(max_examples=200, n=100, **kwargs)
+    slider = explorer.sliders[name]
+    assert explorer.values[name] == value and getattr(explorer.panel, name) == value
+    assert slider.min <= value <= slider.max
+    w = {k: explorer.values[k] for k in ("w1", "w2", "b", "noise")}
+    X, y = explorer.data()
+    expected = (
+        X @ torch.tensor([w["w1"], w["w2"]]) + w["b"] + w["noise"] * explorer.draws()[1][:100]
+    )
+    torch.testing.assert_close(y.flatten(), expected)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"b": -12.0}, r"b must be within \[-10.0, 10.0\].*got -12.0"),
+        ({"w1": 5.5}, r"w1 must be within \[-5.0, 5.0\].*got 5.5"),
+        ({"n": 5000}, r"n must be within \[10, 2000\].*got 5000"),
+        ({"seed": -1}, r"seed must be an integer >= 0"),
+        ({"noise": float("nan")}, "noise must be a finite real number"),
+    ],
+)
+def test_set_outside_a_slider_range_is_named_and_changes_nothing(explorer, values, message):
+    before = explorer.values
+    with pytest.raises(ValueError, match=message):
+        explorer.set(batch_size=50, **values)
+    assert explorer.values == before
+
+
+def test_axes_stay_fixed_when_the_sliders_move(explorer):
+    assert explorer.y_limit == 30.0 and explorer.panel.y_limit == 30.0
+    figures = []
+    for setting in ({}, {"b": -4.2}, {"w1": 5.0, "w2": 5.0}, {"noise": 5.0, "seed": 3}):
+        explorer.set(**setting)
+        fig = explorer.figure()
+        figures.append([(ax.get_xlim(), ax.get_ylim()) for ax in fig.axes])
+        plt.close(fig)
+    assert all(limits == [((-4, 4), (-30, 30))] * 2 for limits in figures), figures
+    assert RegressionExplorer(b=-12, max_examples=200, n=100).y_limit == 40.0
 
 
 def test_figure_shows_the_current_state(explorer):
@@ -97,14 +226,12 @@ def test_figure_shows_the_current_state(explorer):
         offsets = [c.get_offsets() for c in fig.axes[0].collections]
         assert [len(o) for o in offsets] == [120, 10]
     finally:
-        import matplotlib.pyplot as plt
-
         plt.close(fig)
 
 
 def test_repr_names_the_settings(explorer):
     assert repr(explorer) == (
-        "RegressionExplorer(noise=0.01, batch_size=32, n=1000, w1=2.0, w2=-3.4, b=4.2)"
+        "RegressionExplorer(noise=0.01, batch_size=32, n=1000, w1=2.0, w2=-3.4, b=4.2, seed=0)"
     )
 
 
@@ -117,6 +244,7 @@ def test_repr_names_the_settings(explorer):
         ({"noise": -1}, "noise must be"),
         ({"batch_size": 0}, "batch_size must be"),
         ({"seed": -1}, "seed must be"),
+        ({"seed": 2**32}, "seed must be an integer < 2"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, message):
@@ -127,3 +255,25 @@ def test_bad_arguments_are_named(kwargs, message):
 def test_unknown_sliders_are_named(explorer):
     with pytest.raises(ValueError, match="unknown slider.*'sigma'"):
         explorer.set(sigma=1.0)
+
+
+def test_sliders_are_standard_ipywidgets(explorer):
+    kinds = {name: type(slider) for name, slider in explorer.sliders.items()}
+    assert kinds["n"] is kinds["seed"] is kinds["batch_size"] is ipywidgets.IntSlider
+    assert kinds["b"] is kinds["noise"] is ipywidgets.FloatSlider
+
+
+def test_the_classroom_answers_hold_for_the_committed_seeds():
+    """The page's prose calls seed 0 lucky at n = 10 and the ratio far from sqrt(1000)."""
+    explorer = RegressionExplorer(seed=0)
+    explorer.set(noise=1.0, n=10)
+    errors = {}
+    for seed in (0, 1, 2, 3):
+        explorer.set(seed=seed)
+        errors[seed] = abs(explorer.fit()["w1_error"])
+    assert errors[0] < 0.1 < errors[1] and errors[2] > 0.5  # typical: sigma / sqrt(6) = 0.41
+    explorer.set(seed=0, n=10_000)
+    ratio = errors[0] / abs(explorer.fit()["w1_error"])
+    assert ratio < 10 < 1000**0.5
+    explorer.set(n=1000, noise=0.01, b=-4.2)
+    assert explorer.fit()["w1_error"] == pytest.approx(0.0, abs=1e-3)

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
 
 from d2lsave import RegressionExplorer
-from tools.explorer_page import LABELS, drawn, explorer, set_slider, slider, watch
+from tools.explorer_page import (
+    LABELS,
+    drawn,
+    explorer,
+    painted_rows,
+    set_slider,
+    slider,
+    watch,
+)
 
 
 @pytest.fixture
@@ -52,12 +61,7 @@ def test_each_slider_changes_the_plot_as_it_should(page):
     assert state["x1"][:1000] == base["x1"]
     set_slider(page, "b", -4.2)
     shifted = drawn(page)
-    assert float(shifted["dataset"]["yMin"]) == pytest.approx(
-        float(state["dataset"]["yMin"]) - 8.4, abs=1e-6
-    )
-    assert float(shifted["dataset"]["yMax"]) == pytest.approx(
-        float(state["dataset"]["yMax"]) - 8.4, abs=1e-6
-    )
+    np.testing.assert_allclose(np.subtract(shifted["y"], state["y"]), -8.4, rtol=0, atol=1e-9)
     set_slider(page, "noise", 1)
     noisy = drawn(page)
     assert noisy["noise"] == 1 and noisy["y"] != shifted["y"]
@@ -71,27 +75,87 @@ def test_each_slider_changes_the_plot_as_it_should(page):
 
 
 def test_page_and_python_draw_the_same_numbers(page):
-    settings = {"noise": 0.7, "batch_size": 17, "n": 450, "w1": -1.2, "w2": 3.3, "b": 2.5}
+    settings = {
+        "noise": 0.7,
+        "batch_size": 17,
+        "n": 450,
+        "w1": -1.2,
+        "w2": 3.3,
+        "b": 2.5,
+        "seed": 42,
+    }
     for name, value in settings.items():
         set_slider(page, name, value)
     state = drawn(page)
-    for key in ("noise", "n", "w1", "w2", "b"):
+    for key in ("noise", "n", "w1", "w2", "b", "seed"):
         assert state[key] == pytest.approx(settings[key], abs=1e-9), key
     python = RegressionExplorer(seed=0)  # the page's explorer is built with seed 0
     # the page's values, which may differ from the typed ones in the last bit of a float
     python.set(
-        **{key: state[key] for key in ("noise", "n", "w1", "w2", "b")},
+        **{key: state[key] for key in ("noise", "n", "w1", "w2", "b", "seed")},
         batch_size=state["batchSize"],
     )
     X, y = python.data()
-    np.testing.assert_allclose(state["x1"], X[:, 0].numpy(), rtol=0, atol=0)
-    np.testing.assert_allclose(state["x2"], X[:, 1].numpy(), rtol=0, atol=0)
+    np.testing.assert_array_equal(state["x1"], X[:, 0].numpy())
+    np.testing.assert_array_equal(state["x2"], X[:, 1].numpy())
+    np.testing.assert_array_equal(state["eta"], python.draws()[1][:450].numpy())
     np.testing.assert_allclose(state["y"], y[:, 0].numpy(), rtol=1e-6, atol=1e-5)
     assert state["batch"] == python.minibatch().tolist()
     fit = python.fit()
     for key, value in (("w1", fit["w1_hat"]), ("w2", fit["w2_hat"]), ("b", fit["b_hat"])):
         assert state["fit"][key] == pytest.approx(value, abs=1e-5)
     assert math.isclose(state["fit"]["b"] - state["b"], fit["b_error"], abs_tol=1e-5)
+
+
+def test_the_seed_slider_draws_new_data_offline_as_python_does(page):
+    first = drawn(page)
+    page.get_by_role("slider", name=LABELS["seed"]).focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "() => document.querySelector('.regression-explorer').dataset.seed === '1'"
+    )
+    second = drawn(page)
+    assert second["seed"] == 1 and "(seed 1)" in second["readout"]
+    assert second["x1"] != first["x1"] and second["y"] != first["y"]
+    assert second["batch"] != first["batch"] and second["fit"] != first["fit"]
+    set_slider(page, "n", 10_000)
+    python = RegressionExplorer(seed=0)
+    for seed in (999, 0, 1):
+        set_slider(page, "seed", seed)
+        state = drawn(page)
+        python.set(seed=seed, n=state["n"])
+        features, noise, _ = python.draws()
+        assert state["seed"] == seed and state["n"] == 10_000
+        # bit for bit: the page's generator repeats Python's with exactly rounded operations
+        np.testing.assert_array_equal(state["x1"], features[:, 0].numpy())
+        np.testing.assert_array_equal(state["x2"], features[:, 1].numpy())
+        np.testing.assert_array_equal(state["eta"], noise.numpy())
+        assert state["batch"] == python.minibatch().tolist()
+        assert state["fit"]["w1"] - state["w1"] == pytest.approx(python.fit()["w1_error"], abs=1e-6)
+    assert page.log.console_errors == [] and page.log.blocked_requests == []
+
+
+def test_axes_stay_put_and_the_points_move(page):
+    """Moving b, w1 or w2 moves the points on screen; the axes never change."""
+    python = RegressionExplorer(seed=0)
+    limits = ("-30", "30")
+    base = drawn(page)
+    assert (base["dataset"]["axisMin"], base["dataset"]["axisMax"]) == limits
+    assert python.y_limit == 30
+    height = explorer(page).evaluate("e => e.querySelector('canvas').height")
+    rows = painted_rows(page)
+    set_slider(page, "b", -4.2)
+    # 8.4 label units down on a 240-pixel panel spanning 60 units
+    expected = 8.4 / 60 * 240 * height / 300
+    assert painted_rows(page) - rows == pytest.approx(expected, abs=1.5)
+    for name, value in (("w1", 5), ("w2", -5), ("noise", 3), ("n", 5000), ("seed", 7)):
+        before = painted_rows(page)
+        set_slider(page, name, value)
+        state = drawn(page)
+        assert (state["dataset"]["axisMin"], state["dataset"]["axisMax"]) == limits, name
+        if name in ("w1", "w2"):
+            assert painted_rows(page) != before, name
+    assert page.log.console_errors == []
 
 
 def test_slider_readouts_show_the_python_defaults(page):
@@ -113,3 +177,26 @@ def test_explorer_works_opened_from_disk(chromium, built_book):
     assert page.locator("mjx-container").count() > 0
     assert log.console_errors == [] and log.blocked_requests == []
     page.close()
+
+
+def test_classroom_tasks_are_numbered_on_their_own(built_book):
+    """The tasks are not numbered as the chapter's exercises, and each answer has a title."""
+    html = (built_book / "book" / "explorer.html").read_text()
+    titles = re.findall(r'<p class="admonition-title">(.*?)</p>', html)
+    expected = [
+        title
+        for k in range(1, 5)
+        for title in (f"Classroom task {k}", f"Answer to classroom task {k}")
+    ]
+    assert titles == expected
+    assert "exercise admonition" not in html and "solution admonition" not in html
+
+
+def test_answers_open_from_the_keyboard(page):
+    answer = page.get_by_text("They grow ten-fold too")
+    assert not answer.is_visible()
+    toggle = page.locator(".dropdown.admonition", has=answer).locator("button").first
+    toggle.focus()
+    page.keyboard.press("Enter")
+    answer.wait_for(state="visible", timeout=5_000)
+    assert "10.00002" in answer.inner_text()

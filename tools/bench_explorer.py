@@ -2,8 +2,9 @@
 
 The built page is served on loopback with every other request blocked. For each size, the
 number of examples is typed into its slider, then the noise slider is moved with the arrow
-keys; each latency runs from the keydown event to the end of the drawing call that follows
-(the browser shows the result at its next frame). Run by `make bench` after `make book`.
+keys (the same draws, new labels), then the seed slider (new draws: the page computes them);
+each latency runs from the keydown event to the end of the drawing call that follows (the
+browser shows the result at its next frame). Run by `make bench` after `make book`.
 """
 
 from __future__ import annotations
@@ -42,12 +43,12 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def measure(page, points: int, presses: int) -> list[float]:
-    """Latencies in milliseconds of `presses` arrow-key moves of the noise slider."""
+def measure(page, points: int, presses: int, name: str = "noise") -> list[float]:
+    """Latencies in milliseconds of `presses` arrow-key moves of one slider."""
     if explorer(page).evaluate("e => e.dataset.points") != str(points):
         set_slider(page, "n", points)
     page.evaluate(RECORD_INPUTS)
-    handle = page.get_by_role("slider", name=LABELS["noise"])
+    handle = page.get_by_role("slider", name=LABELS[name])
     handle.focus()
     for i in range(presses):
         page.keyboard.press("ArrowRight" if i % 20 < 10 else "ArrowLeft")
@@ -63,21 +64,23 @@ def main(argv: list[str] | None = None) -> int:
     if not (HTML / "book" / "explorer.html").exists():
         print("build the book first: make book", file=sys.stderr)
         return 2
-    print("| points | presses | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|")
+    print("| slider | points | presses | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|---|")
     with serve(HTML) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for points in args.sizes:
-            page = browser.new_page()
-            log = watch(page, allowed=(url, "data:"))
-            page.goto(f"{url}/book/explorer.html", wait_until="networkidle")
-            explorer(page)
-            latencies = measure(page, points, args.presses)
-            print(
-                f"| {points:,} | {len(latencies)} | {statistics.median(latencies):.2f} | "
-                f"{percentile(latencies, 95):.2f} | {max(latencies):.2f} |"
-            )
-            assert not log.blocked_requests, log.blocked_requests
-            page.close()
+        for name in ("noise", "seed"):
+            for points in args.sizes:
+                page = browser.new_page()
+                log = watch(page, allowed=(url, "data:"))
+                page.goto(f"{url}/book/explorer.html", wait_until="networkidle")
+                explorer(page)
+                latencies = measure(page, points, args.presses, name)
+                print(
+                    f"| {name} | {points:,} | {len(latencies)} | "
+                    f"{statistics.median(latencies):.2f} | "
+                    f"{percentile(latencies, 95):.2f} | {max(latencies):.2f} |"
+                )
+                assert not log.blocked_requests, log.blocked_requests
+                page.close()
         browser.close()
     return 0
 

@@ -29,6 +29,7 @@ LABELS = {
     "w1": "weight w₁",
     "w2": "weight w₂",
     "b": "bias b",
+    "seed": "data seed",
 }
 
 RECORD_INPUTS = """() => {
@@ -69,11 +70,31 @@ def drawn(page) -> dict:
     """What the explorer drew last: settings, points, labels, minibatch and readout."""
     return explorer(page).evaluate("""e => ({
         n: e.__state.n, w1: e.__state.w1, w2: e.__state.w2, b: e.__state.b,
-        noise: e.__state.noise, batchSize: e.__state.batchSize,
+        noise: e.__state.noise, seed: e.__state.seed, batchSize: e.__state.batchSize,
         x1: Array.from(e.__state.x1), x2: Array.from(e.__state.x2), y: Array.from(e.__state.y),
+        eta: Array.from(e.__state.eta),
         batch: e.__state.batch, fit: e.__state.fit, dataset: {...e.dataset},
         readout: e.querySelector(".explorer-readout").textContent,
         draws: e.__drawTimes.length})""")
+
+
+def painted_rows(page, rgb: tuple[int, int, int] = (230, 159, 0)) -> float:
+    """The mean row, in canvas pixels, of the pixels painted in `rgb` (the minibatch's orange)."""
+    return explorer(page).evaluate(
+        """(e, rgb) => {
+        const canvas = e.querySelector("canvas");
+        const {data, width} = canvas.getContext("2d").getImageData(
+            0, 0, canvas.width, canvas.height);
+        let rows = 0, count = 0;
+        for (let p = 0; p < data.length; p += 4) {
+          if (data[p] === rgb[0] && data[p + 1] === rgb[1] && data[p + 2] === rgb[2]) {
+            rows += Math.floor(p / 4 / width); count++;
+          }
+        }
+        return count ? rows / count : null;
+    }""",
+        list(rgb),
+    )
 
 
 @contextlib.contextmanager
