@@ -189,3 +189,17 @@ def test_the_section_note_never_splits_the_path(tmp_path, heading_length):
     note = " ".join(line.strip() for line in saved.blocks[0].code.splitlines()[1:-2])
     assert f"({saved.relpath})." in saved.blocks[0].code
     assert "Well-known" in note and "Well- known" not in note
+
+
+def test_names_bound_inside_a_comprehension_are_not_exported(tmp_path):
+    saved = saved_from(
+        tmp_path,
+        """
+        #@save
+        SQUARES = [k * k for k in range(4)]
+        TABLE = {name: len(name) for name in ("a", "bc")}
+        LAST = [(last := k) for k in range(3)]
+        DOUBLE = lambda value: 2 * value  # noqa: E731
+        """,
+    )
+    assert saved.blocks[0].public_names == ["SQUARES", "TABLE", "LAST", "last", "DOUBLE"]

@@ -320,15 +320,44 @@ def read_notebook(path: Path) -> SavedNotebook:
     return SavedNotebook(path, title, blocks, imports)
 
 
+class _ModuleBindings(ast.NodeVisitor):
+    """Collects the names a statement binds in the module's namespace.
+
+    Comprehensions, lambdas and nested definitions have scopes of their own: a name bound in
+    them (the `k` of `[f(k) for k in ks]`) is not a module attribute and must not be exported.
+    """
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Store) and node.id not in self.names:
+            self.names.append(node.id)
+
+    def _definition(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+        self.names.append(node.name)  # its body is another scope
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _definition
+
+    def _own_scope(self, node: ast.AST) -> None:
+        """Skip a scope of its own, except a walrus in it, which binds in the enclosing one."""
+        for child in ast.walk(node):
+            if isinstance(child, ast.NamedExpr):
+                self.visit(child.target)
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _own_scope
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        pass
+
+
 def _bound_names(node: ast.stmt) -> list[str]:
     """The module-level names a saved statement defines."""
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         return [node.name]
-    names = []
-    for target in ast.walk(node):
-        if isinstance(target, ast.Name) and isinstance(target.ctx, ast.Store):
-            names.append(target.id)
-    return names
+    collector = _ModuleBindings()
+    collector.visit(node)
+    return collector.names
 
 
 def _global_references(table: symtable.SymbolTable) -> set[str]:
