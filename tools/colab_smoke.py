@@ -1,20 +1,34 @@
-"""Run every notebook in an environment shaped like Colab's (run by `make colab-smoke`).
+"""Run every notebook in an environment built from Colab's published versions (`make colab-smoke`).
 
-The environment holds what Colab preinstalls (torch, torchvision, numpy 2, matplotlib, pandas,
-scipy, requests, ipykernel, ipywidgets) and none of d2l, d2lsave or anywidget, so each
-notebook's setup cell has to install them. GitHub is out of reach here, so the setup cell is
-pointed at a wheel built from this checkout through the D2LSAVE_WHEEL variable.
+The environment is made from `tools/colab_runtime.txt` alone (Colab's own pins, not this
+book's constraints), with the Python version that file names, found on PATH or among pyenv's
+versions. It holds what Colab preinstalls (torch, numpy, matplotlib, ipywidgets 7, anywidget,
+IPython 7, the classic Notebook) and neither d2l nor d2lsave, so each notebook's setup cell has
+to install those two, and must leave every package that was there as it was. GitHub is out of
+reach here, so the setup cell is pointed at a wheel built from this checkout through the
+D2LSAVE_WHEEL variable.
+
+Creating the environment downloads torch from PyPI, so it is made once and kept in
+`_build/colab-like-venv`, stamped with the file it was made from. Before every use it is put
+back as it was made (`reset`): whatever a run installed is uninstalled, and an environment in
+which a run changed a package's version is made again.
 """
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from unittest import mock
 
@@ -23,65 +37,158 @@ from nbclient import NotebookClient
 
 from tools.book_notebooks import ROOT, toc_notebooks
 from tools.notebooks import clear_outputs
+from tools.setup_cell import INSTALLERS, SETUP_CELL
 
+RUNTIME = ROOT / "tools" / "colab_runtime.txt"
 VENV = ROOT / "_build" / "colab-like-venv"
 DIST = ROOT / "_build" / "dist"
 KERNEL = "colab-like"
-PREINSTALLED = [
-    "torch",
-    "torchvision",
-    "numpy",
-    "matplotlib",
-    "pandas",
-    "scipy",
-    "requests",
-    "ipykernel",
-    "ipywidgets",
-]
-ABSENT = ["d2l", "d2lsave", "anywidget", "myst_nb"]
-VERSIONS = (
-    "import json, importlib.metadata as m;"
-    "print(json.dumps({p: m.version(p) for p in ['torch', 'numpy']}))"
+# Packages the setup cell must never change, whatever else it does.
+KEPT = ["torch", "numpy", "matplotlib", "ipywidgets", "anywidget", "ipython"]
+# Modules Colab lacks and the setup cell installs; myst_nb must stay absent (the cell's fallback).
+ABSENT = ["d2l", "d2lsave", "myst_nb"]
+EXPLORER = "explorer.ipynb"
+# Appended to a copy of the explorer notebook: the kernel side of the explorer, in this runtime.
+EXPLORER_PROBE = """\
+import json as _json
+import anywidget as _anywidget, ipywidgets as _ipywidgets
+explorer.set(noise=0.5, n=50)
+_X, _y = explorer.data()
+print("PROBE " + _json.dumps({"rows": len(_X), "labels": len(_y), "values": explorer.values,
+      "anywidget": _anywidget.__version__, "ipywidgets": _ipywidgets.__version__}))"""
+STAMP = ".made-from"
+BASELINE = ".baseline.json"
+DISTRIBUTIONS = (
+    "import importlib.metadata as m, json, re;"
+    "print(json.dumps({re.sub(r'[-_.]+', '-', d.metadata['Name']).lower(): d.version"
+    " for d in m.distributions()}))"
 )
+
+
+class NoPython(RuntimeError):
+    """The Python version an environment asks for is not on this machine."""
 
 
 @dataclass
 class SmokeResult:
-    """What happened in the Colab-like environment."""
+    """What happened when the notebooks ran in an environment."""
 
     executed: list[str]
-    versions_before: dict[str, str]
-    versions_after: dict[str, str]
-    installed_by_setup: list[str]
-
-
-def _python() -> Path:
-    return VENV / "bin" / "python"
+    versions_before: dict[str, str]  # the KEPT packages, before the first notebook
+    versions_after: dict[str, str]  # and after the last one
+    installed_by_setup: list[str]  # distributions the setup cells added
+    changed_by_setup: list[str] = field(default_factory=list)  # present ones they changed
+    explorer: dict = field(default_factory=dict)  # what EXPLORER_PROBE printed
+    seconds: dict[str, float] = field(default_factory=dict)  # environment, notebooks
 
 
 def _run(*args: str | Path, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([str(a) for a in args], check=True, text=True, **kwargs)
 
 
-def _importable(modules: list[str]) -> list[str]:
-    """Which modules the environment can import (run outside the checkout, whose d2lsave/
+def python_version(requirements: Path = RUNTIME) -> str:
+    """The Python version a requirements file names in its `# python: X.Y` line."""
+    match = re.search(r"^# python: (\d+\.\d+)$", requirements.read_text(), re.M)
+    if not match:
+        raise ValueError(f"{requirements} names no Python version ('# python: X.Y')")
+    return match[1]
+
+
+def _reports(executable: str | Path, version: str) -> bool:
+    """Whether an executable runs and is that Python version (a pyenv shim may not be)."""
+    try:
+        found = subprocess.run(
+            [str(executable), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except OSError:
+        return False
+    return found.returncode == 0 and found.stdout.strip() == version
+
+
+def find_python(version: str) -> Path:
+    """A `pythonX.Y` on PATH, or else the newest pyenv version X.Y.*; NoPython if neither."""
+    name = f"python{version}"
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    installed = sorted(
+        pyenv.glob(f"{version}.*/bin/{name}"),
+        key=lambda p: [int(part) for part in re.findall(r"\d+", p.parent.parent.name)],
+        reverse=True,
+    )
+    for candidate in [shutil.which(name), *installed]:
+        if candidate and _reports(candidate, version):
+            return Path(candidate)
+    raise NoPython(
+        f"no Python {version} on PATH or in {pyenv}; the Colab-like run needs one "
+        f"(for example `pyenv install {version}`)"
+    )
+
+
+def distributions(venv: Path) -> dict[str, str]:
+    """Every distribution installed in an environment: canonical name -> version."""
+    python = venv / "bin" / "python"
+    return json.loads(_run(python, "-c", DISTRIBUTIONS, capture_output=True, cwd=venv).stdout)
+
+
+def importable(venv: Path, modules: list[str]) -> list[str]:
+    """Which modules an environment can import (run outside the checkout, whose d2lsave/
     folder would otherwise be found first)."""
     code = (
-        "import importlib.util, json, sys;"
+        "import importlib.util, json;"
         f"print(json.dumps([m for m in {modules!r} if importlib.util.find_spec(m)]))"
     )
-    return json.loads(_run(_python(), "-c", code, capture_output=True, cwd=VENV).stdout)
+    python = venv / "bin" / "python"
+    return json.loads(_run(python, "-c", code, capture_output=True, cwd=venv).stdout)
 
 
-def create_environment() -> None:
-    """A fresh virtual environment with Colab's preinstalled packages, and a kernel for it."""
-    if VENV.exists():
-        shutil.rmtree(VENV)
-    _run(sys.executable, "-m", "venv", VENV)
-    _run(
-        _python(), "-m", "pip", "install", "--quiet", "-c", ROOT / "constraints.txt", *PREINSTALLED
-    )
-    _run(_python(), "-m", "ipykernel", "install", "--prefix", VENV, "--name", KERNEL)
+def make_environment(venv: Path, python: Path, installs: list[list[str]], kernel: str) -> bool:
+    """An environment made by `installs` (pip arguments, one list per command), reused if
+    it was made by the same commands from the same files and put back as it was made.
+
+    Returns whether it was made anew. A kernel named `kernel` runs in it.
+    """
+    stamp = _stamp(python, installs)
+    if (venv / STAMP).exists() and (venv / STAMP).read_text() == stamp and reset(venv):
+        return False
+    if venv.exists():
+        shutil.rmtree(venv)
+    _run(python, "-m", "venv", venv)
+    for arguments in installs:
+        _run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", *arguments)
+    _run(venv / "bin" / "python", "-m", "ipykernel", "install", "--prefix", venv, "--name", kernel)
+    (venv / BASELINE).write_text(json.dumps(distributions(venv), indent=1, sort_keys=True))
+    (venv / STAMP).write_text(stamp)
+    return True
+
+
+def _stamp(python: Path, installs: list[list[str]]) -> str:
+    """What an environment was made from: the interpreter, the commands and the files named."""
+    digest = hashlib.sha256(f"{python.resolve()}\n{installs!r}".encode())
+    for arguments in installs:
+        for argument in arguments:
+            if Path(argument).is_file():
+                digest.update(Path(argument).read_bytes())
+    return digest.hexdigest()
+
+
+def reset(venv: Path) -> bool:
+    """Uninstall what was added since the environment was made, and put the installers (pip,
+    setuptools, wheel) back at their versions; False if any other version changed, since
+    only making the environment again restores that."""
+    baseline = json.loads((venv / BASELINE).read_text())
+    now = distributions(venv)
+    changed = [name for name, version in baseline.items() if now.get(name) != version]
+    if set(changed) - INSTALLERS:
+        return False
+    pip = [venv / "bin" / "python", "-m", "pip"]
+    added = sorted(set(now) - set(baseline))
+    if added:
+        _run(*pip, "uninstall", "--quiet", "--yes", *added)
+    if changed:
+        _run(*pip, "install", "--quiet", *[f"{name}=={baseline[name]}" for name in changed])
+    return distributions(venv) == baseline
 
 
 def build_wheel() -> Path:
@@ -103,41 +210,121 @@ def build_wheel() -> Path:
     return wheel
 
 
-def execute_notebooks(wheel: Path) -> list[str]:
-    """Run each notebook from a clean start on the Colab-like kernel, in a scratch folder."""
-    kernel_environment = {
-        "JUPYTER_PATH": str(VENV / "share" / "jupyter"),  # where the colab-like kernel is
+def with_setup_cell(notebook: nbformat.NotebookNode, source: str) -> nbformat.NotebookNode:
+    """The notebook with its first code cell's source replaced."""
+    first = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    first.source = source
+    return notebook
+
+
+@contextmanager
+def kernel_environment(venv: Path, wheel: Path) -> Iterator[str]:
+    """Variables that make a kernel of `venv` findable and point the setup cell at `wheel`;
+    yields a scratch folder to run the notebooks in."""
+    variables = {
+        "JUPYTER_PATH": str(venv / "share" / "jupyter"),  # where the environment's kernel is
         "D2LSAVE_WHEEL": str(wheel),  # read by the setup cells
     }
-    executed = []
-    with mock.patch.dict(os.environ, kernel_environment), tempfile.TemporaryDirectory() as scratch:
+    with mock.patch.dict(os.environ, variables), tempfile.TemporaryDirectory() as scratch:
+        yield scratch
+
+
+def execute_notebooks(
+    venv: Path, kernel: str, wheel: Path, setup_cell: str | None = None
+) -> tuple[list[str], dict]:
+    """Run each notebook from a clean start on the environment's kernel, in a scratch folder
+    (with `setup_cell` as its first code cell, if given). Returns the notebooks run, in
+    order, and what the explorer probe printed."""
+    executed, probe = [], {}
+    with kernel_environment(venv, wheel) as scratch:
         for md in toc_notebooks():
             ipynb = md.with_suffix(".ipynb")
             notebook = clear_outputs(nbformat.read(ipynb, as_version=4))
+            if setup_cell is not None:
+                notebook = with_setup_cell(notebook, setup_cell)
+            if ipynb.name == EXPLORER:
+                notebook.cells.append(nbformat.v4.new_code_cell(EXPLORER_PROBE))
             NotebookClient(
-                notebook, timeout=900, kernel_name=KERNEL, resources={"metadata": {"path": scratch}}
+                notebook, timeout=900, kernel_name=kernel, resources={"metadata": {"path": scratch}}
             ).execute()
             executed.append(ipynb.name)
-    return executed
+            if ipynb.name == EXPLORER:
+                probe = _probe_output(notebook.cells[-1])
+    return executed, probe
 
 
-def _versions() -> dict[str, str]:
-    return json.loads(_run(_python(), "-c", VERSIONS, capture_output=True, cwd=VENV).stdout)
+def _probe_output(cell: nbformat.NotebookNode) -> dict:
+    text = "".join(output.get("text", "") for output in cell.outputs)
+    return json.loads(text.split("PROBE ", 1)[1])
 
 
-def run() -> SmokeResult:
-    create_environment()
-    already = _importable(ABSENT)
+def colab_installs() -> list[list[str]]:
+    """pip arguments that make the Colab-like environment: Colab's pins and nothing else."""
+    return [["-r", str(RUNTIME)]]
+
+
+def run_in(
+    venv: Path, python: Path, installs: list[list[str]], kernel: str, setup_cell: str | None
+) -> SmokeResult:
+    """Make (or reset) an environment, then run every notebook in it and record what the
+    setup cells installed and changed."""
+    started = time.monotonic()
+    make_environment(venv, python, installs, kernel)
+    made = time.monotonic()
+    already = importable(venv, ABSENT)
     if already:
-        raise RuntimeError(f"the Colab-like environment should not hold {already}")
-    before = _versions()
-    executed = execute_notebooks(build_wheel())
-    return SmokeResult(executed, before, _versions(), _importable(ABSENT))
+        raise RuntimeError(f"the environment {venv} should not hold {already}")
+    before = distributions(venv)
+    executed, probe = execute_notebooks(venv, kernel, build_wheel(), setup_cell)
+    after = distributions(venv)
+    return SmokeResult(
+        executed=executed,
+        versions_before={name: before.get(name, "absent") for name in KEPT},
+        versions_after={name: after.get(name, "absent") for name in KEPT},
+        installed_by_setup=sorted(set(after) - set(before)),
+        changed_by_setup=sorted(n for n in before if after.get(n) != before[n]),
+        explorer=probe,
+        seconds={"environment": made - started, "notebooks": time.monotonic() - made},
+    )
+
+
+def run(setup_cell: str | None = None, fresh: bool = False) -> SmokeResult:
+    """Every notebook in the Colab-like environment; NoPython without the Python it needs."""
+    python = find_python(python_version())
+    if fresh and VENV.exists():
+        shutil.rmtree(VENV)
+    return run_in(VENV, python, colab_installs(), KERNEL, setup_cell)
+
+
+def report(result: SmokeResult, where: str) -> int:
+    """Print what a run did; 0 if the setup cells changed no package that was there but
+    the installers."""
+    print(f"executed {', '.join(result.executed)} in {where}")
+    print(f"before: {result.versions_before}")
+    print(f"after:  {result.versions_after}")
+    print(f"installed by the setup cells: {result.installed_by_setup}")
+    print(f"changed by the setup cells: {result.changed_by_setup or 'nothing'}")
+    print(f"(of which only {', '.join(sorted(INSTALLERS))} may change)")
+    print(f"explorer in the kernel: {result.explorer}")
+    print("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in result.seconds.items()))
+    return 0 if set(result.changed_by_setup) <= INSTALLERS else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fresh", action="store_true", help="make the environment anew")
+    parser.add_argument(
+        "--new-setup-cell", action="store_true", help="run with tools/setup_cell.py's cell"
+    )
+    options = parser.parse_args(argv)
+    setup_cell = SETUP_CELL if options.new_setup_cell else None
+    try:
+        result = run(setup_cell, fresh=options.fresh)
+    except NoPython as missing:
+        print(f"colab-smoke skipped: {missing}")
+        return 0
+    return report(result, "a Colab-like environment")
 
 
 if __name__ == "__main__":
-    result = run()
-    print(f"executed {', '.join(result.executed)} in a Colab-like environment")
-    print(f"torch and numpy before: {result.versions_before}, after: {result.versions_after}")
-    print(f"installed by the setup cells: {result.installed_by_setup}")
-    sys.exit(0 if result.versions_before == result.versions_after else 1)
+    sys.exit(main())
