@@ -6,27 +6,39 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# The pages, and what makes d2lsave from them: `make lib` runs again whenever one changes.
+PAGES := $(wildcard book/*.md)
+LIB_STAMP := _build/.d2lsave-made
+# What the fast tier leaves out: a browser, a book build, the Colab-like run, JupyterLab,
+# notebook kernels, and fresh Python processes that import torch.
+SLOW := browser or build or colab or lab or kernel or processes
 
-.PHONY: help env assets book colab-smoke classroom test lab sync notebooks lib bench lock browser clean
+.PHONY: help env assets book colab-smoke classroom test check lab sync notebooks lib bench lock browser clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (sets up .venv if needed)"
 	@echo "make test       run every test: units, notebooks (nbval), build, browser"
-	@echo "make lab        open JupyterLab on book/ with the .venv kernel"
+	@echo "make check      the fast tier: unit tests, drift checks and ruff (no browser, no build)"
+	@echo "make lab        open JupyterLab on book/: the .md pages open as notebooks"
 	@echo "make sync       rewrite each paired .ipynb from its .md, keeping outputs"
-	@echo "make notebooks  sync, then re-execute each .ipynb to refresh its stored outputs"
+	@echo "make notebooks  sync, then re-execute each .ipynb whose code or d2lsave changed"
 	@echo "make lib        regenerate the d2lsave package from the #@save cells"
 	@echo "make bench      time the minibatch readers, and the explorer's redraw in Chromium"
 	@echo "make colab-smoke run every notebook in a fresh Colab-like environment"
 	@echo "make classroom  zip the notebooks for a class: _build/classroom.zip"
-	@echo "make lock       rewrite constraints.txt from the installed environment"
+	@echo "make lock       resolve constraints.txt again from requirements.txt (uv pip compile)"
+
+# uv installs the pinned set about three times as fast as pip, from the same indexes and wheel
+# folders as pip is set up to use (tools/pip_sources.py), so the same files, torch included.
+UV_PIP = $(BIN)/uv pip --quiet
+UV_SOURCES = --python $(BIN)/python $$($(BIN)/python -m tools.pip_sources)
 
 $(STAMP): requirements.txt requirements-nodeps.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install -r requirements.txt -c constraints.txt
-	$(BIN)/python -m pip install --no-deps -r requirements-nodeps.txt
-	$(BIN)/python -m pip install --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet "$$(grep -E '^uv==' requirements.txt)"
+	$(UV_PIP) install $(UV_SOURCES) -r requirements.txt -c constraints.txt
+	$(UV_PIP) install $(UV_SOURCES) --no-deps -r requirements-nodeps.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 env: $(STAMP)
@@ -37,7 +49,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 assets: node_modules/.package-lock.json env
 	$(BIN)/python -m tools.web_assets
 
-book: env assets
+# d2lsave is made from the pages' #@save cells and imported by later pages, so it is made first.
+$(LIB_STAMP): $(PAGES) _toc.yml tools/extract_saved.py tools/book_notebooks.py | $(STAMP)
+	$(BIN)/python -m tools.extract_saved
+	@mkdir -p $(@D) && touch $@
+
+# A page that imports d2lsave is executed again when d2lsave changed (book/_ext/book_extras.py).
+book: env assets $(LIB_STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo
 	@echo "Open $(CURDIR)/_build/html/index.html in a browser."
@@ -48,17 +66,26 @@ browser:
 test: env assets browser
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
+# Unit tests, drift checks and ruff (tests/test_derived_files.py). Only tests/ is collected:
+# nbval's run of book/*.ipynb executes the notebooks, which is the full tier's job.
+check: env
+	$(BIN)/python -m pytest tests -m "not ($(SLOW))" -q
+
+# The .md files open as notebooks (lab-settings/overrides.json); saving writes the .md only.
 lab: env
-	$(BIN)/jupyter lab --notebook-dir=book $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+	$(BIN)/jupyter lab --notebook-dir=book --LabApp.app_settings_dir=$(CURDIR)/lab-settings \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 sync: env
 	$(BIN)/python -m tools.notebooks sync
 
-notebooks: env
+# Executes only the pages whose code, or the d2lsave they import, changed since their last run.
+notebooks: env $(LIB_STAMP)
 	$(BIN)/python -m tools.notebooks execute
 
 lib: env
 	$(BIN)/python -m tools.extract_saved
+	@mkdir -p $(dir $(LIB_STAMP)) && touch $(LIB_STAMP)
 
 bench: book browser
 	$(BIN)/python -m tools.bench_loaders
@@ -70,9 +97,13 @@ colab-smoke: env
 classroom: env
 	$(BIN)/python -m tools.classroom
 
+# Resolves requirements.txt to every package it needs, for this Python and platform. Pins
+# already in constraints.txt are kept unless requirements.txt asks otherwise; to move them all
+# to the newest releases that fit: make lock LOCK_OPTIONS=--upgrade
 lock: env
-	{ echo "# Every package of the environment, as resolved from requirements.txt. Regenerate with: make lock"; \
-	  $(BIN)/python -m pip freeze --exclude-editable | grep -vE "^(pip|setuptools|wheel|d2l)=="; } > constraints.txt
+	$(UV_PIP) compile --python $(BIN)/python $$($(BIN)/python -m tools.pip_sources --indexes-only) \
+	  $(LOCK_OPTIONS) --custom-compile-command "make lock" \
+	  requirements.txt -o constraints.txt
 
 clean:
 	rm -rf _build

@@ -1,4 +1,9 @@
-"""Shared fixtures: the built book, a local web server for it, and an offline browser page."""
+"""Shared fixtures: the built book, a local web server for it, and an offline browser page.
+
+A test that uses one of the slow fixtures gets that fixture's marker, so that `make check`,
+which deselects the slow markers, leaves out exactly the tests that need a browser, a book
+build or JupyterLab.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +19,26 @@ from tools.explorer_page import CHROMIUM, CHROMIUM_ARGS, serve, watch
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
+
+
+# fixture -> the marker of every test that uses it, directly or through another fixture
+FIXTURE_MARKERS = {
+    "built_book": "build",
+    "book_server": "build",
+    "chromium": "browser",
+    "offline_page": "browser",
+    "lab": "lab",
+}
+NO_BROWSER = "Playwright or Chromium is missing: run `make browser` (make test does)"
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with the markers of the slow fixtures it needs."""
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            if fixture in FIXTURE_MARKERS:
+                item.add_marker(FIXTURE_MARKERS[fixture])
 
 
 def build_book() -> subprocess.CompletedProcess:
@@ -42,14 +68,21 @@ def book_server(built_book: Path) -> Iterator[str]:
         yield url
 
 
+def require_browser() -> tuple[Any, str]:
+    """Playwright's sync API and Chromium's path; without either, the test is skipped with the
+    same message, which names the command that installs them."""
+    playwright_api = pytest.importorskip("playwright.sync_api", reason=NO_BROWSER)
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{NO_BROWSER}: no Chromium at {CHROMIUM}")
+    return playwright_api, CHROMIUM
+
+
 @pytest.fixture(scope="session")
 def chromium():
     """Headless Debian Chromium, driven by Playwright."""
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make browser` (make test does)")
+    playwright_api, executable = require_browser()
     with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

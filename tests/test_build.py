@@ -24,3 +24,11 @@ def test_math_and_widgets_are_served_from_the_book(built_book):
     assert (static / "widgets" / "require" / "require.js").is_file()
     html = (built_book / "book" / "synthetic-regression-data.html").read_text()
     assert "cdn.jsdelivr" not in html and "cdnjs" not in html
+
+
+def test_each_inline_script_is_included_once(built_book):
+    # sphinx-thebe registers its configuration twice; a second `const` declaration would be a
+    # JavaScript error on every page (book/_ext/book_extras.py drops the copy)
+    for page in toc_pages():
+        html = (built_book / page.parent.name / f"{page.stem}.html").read_text()
+        assert html.count("const THEBE_JS_URL") == 1, page

@@ -1,11 +1,15 @@
 """The book's notebooks, in the order `_toc.yml` lists them.
 
 Both the `#@save` extractor and the pairing tools need the same answer to "which pages are
-notebooks, and in what order", so it is computed here once.
+notebooks, and in what order", so it is computed here once. So is the other half of the
+dependency graph, shared with the Sphinx extension in `book/_ext`: which pages import the
+generated package, and a digest of that package that changes whenever its code does.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +17,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TOC = ROOT / "_toc.yml"
+PACKAGE = "d2lsave"
+IMPORTS_PACKAGE = re.compile(
+    rf"^\s*(?:from\s+{PACKAGE}(?:\.\w+)*\s+import|import\s+{PACKAGE}\b)", re.M
+)
 
 
 def display_path(path: Path) -> str:
@@ -45,3 +53,20 @@ def is_notebook(page: Path) -> bool:
 def toc_notebooks(toc: Path = TOC) -> list[Path]:
     """The pages that are notebooks, in reading order."""
     return [page for page in toc_pages(toc) if is_notebook(page)]
+
+
+def imports_package(page: Path) -> bool:
+    """Whether a page's code imports the generated package, so its outputs depend on it."""
+    return bool(IMPORTS_PACKAGE.search(page.read_text()))
+
+
+def package_digest(root: Path = ROOT) -> str:
+    """A sha256 over the generated package's Python files (names and bytes), in name order.
+
+    A page that imports the package must be executed again when this changes, even though its
+    own cells did not.
+    """
+    digest = hashlib.sha256()
+    for path in sorted((root / PACKAGE).glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()

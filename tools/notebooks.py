@@ -2,29 +2,47 @@
 
 The MyST `.md` is the source; the `.ipynb` beside it is what Colab opens and nbval checks, so it
 must hold the same cells plus their outputs. The pairing always flows from `.md` to `.ipynb`:
-file timestamps, which git does not keep, never decide the direction.
+file timestamps, which git does not keep, never decide the direction, and the `.ipynb` carries
+no jupytext pairing, so that saving it in JupyterLab never rewrites the `.md`.
 
 * `sync` rewrites the cells of each `.ipynb` from its `.md` and keeps the outputs of cells
   whose code did not change;
-* `execute` also runs each notebook from the top and stores the fresh outputs;
+* `execute` also runs a notebook from the top and stores the fresh outputs, but only when
+  its inputs changed: its code cells, its kernel, or the `d2lsave` it imports. The digest of
+  those inputs is stored in the notebook, so that a second run with nothing changed, on any
+  clone, leaves every file byte-identical (`--all` runs every notebook regardless);
 * `check` reports every pair whose cells differ (used by the tests).
+
+Why not `jupytext --sync` or `jupytext --update --to ipynb`: `--sync` follows the pairing in
+both directions by timestamp. `--update` merges exactly as `sync` below does (both call
+`combine_inputs_with_outputs`), but it also touches the `.md`'s timestamp, which would make
+`make lib` run again, it copies the `.md`'s pairing into the `.ipynb`, and it writes to disk,
+while `execute` needs the merged notebook in memory, to run it before anything is written.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import jupytext
 import nbformat
 from jupytext.combine import combine_inputs_with_outputs
 from nbclient import NotebookClient
 
-from tools.book_notebooks import ROOT, display_path, toc_notebooks
+from tools.book_notebooks import display_path, imports_package, package_digest, toc_notebooks
 
 IGNORED_CELL_METADATA = {"execution", "scrolled", "collapsed", "jp-MarkdownHeadingCollapsed"}
 TIMEOUT_SECONDS = 600
+INPUTS_KEY = "executed_inputs"  # notebook metadata: digest of what the outputs were made from
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+MODEL_REFERENCE = re.compile(r"IPY_MODEL_([0-9a-f]{32})")
 
 
 def paired_ipynb(md: Path) -> Path:
@@ -50,7 +68,8 @@ def pairing_problems(md: Path) -> list[str]:
     if not ipynb.exists():
         return [f"{name} is missing: run `make sync`"]
     expected = _cells(jupytext.read(md))
-    actual = _cells(nbformat.read(ipynb, as_version=4))
+    notebook = nbformat.read(ipynb, as_version=4)
+    actual = _cells(notebook)
     problems = []
     if len(expected) != len(actual):
         problems.append(f"{name} has {len(actual)} cells, its .md has {len(expected)}")
@@ -58,9 +77,11 @@ def pairing_problems(md: Path) -> list[str]:
         if want != got:
             problems.append(f"{name}, cell {index}: differs from the .md ({_describe(want, got)})")
             break
+    if notebook.metadata.get("jupytext", {}).get("formats"):
+        problems.append(f"{name} is paired to its .md, so Lab would write back: run `make sync`")
     missing_outputs = [
         i
-        for i, cell in enumerate(nbformat.read(ipynb, as_version=4).cells)
+        for i, cell in enumerate(notebook.cells)
         if cell.cell_type == "code" and cell.source.strip() and cell.execution_count is None
     ]
     if missing_outputs:
@@ -77,13 +98,40 @@ def _describe(want: tuple, got: tuple) -> str:
     return "unknown"
 
 
+def unpaired(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook without jupytext's pairing, which the `.md` header may still declare.
+
+    With `formats` in its metadata, jupytext's contents manager in JupyterLab would write the
+    `.md` whenever the `.ipynb` is saved, the opposite of the direction the book derives in.
+    """
+    notebook.metadata.get("jupytext", {}).pop("formats", None)
+    return notebook
+
+
 def sync(md: Path) -> nbformat.NotebookNode:
     """The `.md`'s cells with the outputs the current `.ipynb` holds for unchanged code."""
     source = jupytext.read(md)
     ipynb = paired_ipynb(md)
     if ipynb.exists():
-        return combine_inputs_with_outputs(source, nbformat.read(ipynb, as_version=4))
-    return source
+        source = combine_inputs_with_outputs(source, nbformat.read(ipynb, as_version=4))
+    return unpaired(source)
+
+
+def inputs_digest(md: Path, notebook: nbformat.NotebookNode) -> str:
+    """A sha256 of everything a notebook's outputs are made from.
+
+    That is its code cells (source and metadata), its kernel and, for a page that imports
+    `d2lsave`, the package's code. Markdown cells are left out: they change no output.
+    """
+    code = [
+        [cell.source, {k: v for k, v in cell.metadata.items() if k not in IGNORED_CELL_METADATA}]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
+    inputs = {"code": code, "kernelspec": notebook.metadata.get("kernelspec", {})}
+    if imports_package(md):
+        inputs["package"] = package_digest()
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 
 def clear_outputs(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -94,9 +142,71 @@ def clear_outputs(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return notebook
 
 
+def _widget_order(notebook: nbformat.NotebookNode) -> list[str]:
+    """Widget model ids in order of appearance: each output's view, then the models it uses.
+
+    Depth-first from the views, in cell and output order, then the models no view reaches;
+    so the order depends on the notebook's content, never on the random ids themselves.
+    """
+    state = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    order: list[str] = []
+    seen: set[str] = set()
+    pending: list[str] = []
+    views = [
+        output.get("data", {}).get(WIDGET_VIEW, {}).get("model_id")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    ]
+    for root in [view for view in views if view] + list(state):
+        pending.append(root)
+        while pending:
+            model_id = pending.pop()
+            if model_id in seen:
+                continue
+            seen.add(model_id)
+            order.append(model_id)
+            used = MODEL_REFERENCE.findall(json.dumps(state.get(model_id, {}), sort_keys=True))
+            pending.extend(reversed(used))
+    return order
+
+
+def _replace_ids(value: Any, pattern: re.Pattern, mapping: dict[str, str]) -> Any:
+    """`value` with every id of `mapping` replaced, in dictionary keys and strings alike."""
+    if isinstance(value, str):
+        return pattern.sub(lambda match: mapping[match.group(0)], value)
+    if isinstance(value, dict):
+        return {
+            _replace_ids(key, pattern, mapping): _replace_ids(item, pattern, mapping)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_replace_ids(item, pattern, mapping) for item in value]
+    return value
+
+
+def stable_widget_ids(notebook: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """The notebook with its widget model ids derived from `name` and their order.
+
+    ipywidgets gives each model a random uuid4, so every execution would rewrite the outputs
+    and the saved widget state of a page with widgets. The ids are replaced consistently in
+    the views, the state's keys and the `IPY_MODEL_` references between models.
+    """
+    order = _widget_order(notebook)
+    if not order:
+        return notebook
+    mapping = {
+        old: hashlib.sha256(f"{name}/widget/{index}".encode()).hexdigest()[:32]
+        for index, old in enumerate(order)
+    }
+    pattern = re.compile("|".join(re.escape(old) for old in mapping))
+    return nbformat.from_dict(_replace_ids(dict(notebook), pattern, mapping))
+
+
 def execute(md: Path) -> nbformat.NotebookNode:
     """The `.md`'s cells executed from a fresh kernel, with their outputs."""
     notebook = clear_outputs(sync(md))
+    notebook.metadata.pop("widgets", None)
     client = NotebookClient(
         notebook,
         timeout=TIMEOUT_SECONDS,
@@ -105,21 +215,46 @@ def execute(md: Path) -> nbformat.NotebookNode:
         record_timing=False,
     )
     client.execute()
+    notebook = stable_widget_ids(notebook, md.stem)
+    notebook.metadata[INPUTS_KEY] = inputs_digest(md, notebook)
     return notebook
 
 
-def write(md: Path, notebook: nbformat.NotebookNode) -> None:
-    """Write the paired `.ipynb` atomically."""
+def is_current(md: Path, notebook: nbformat.NotebookNode) -> bool:
+    """Whether the synced notebook's stored outputs were made from its present inputs."""
+    executed = all(
+        cell.execution_count is not None
+        for cell in notebook.cells
+        if cell.cell_type == "code" and cell.source.strip()
+    )
+    return executed and notebook.metadata.get(INPUTS_KEY) == inputs_digest(md, notebook)
+
+
+def refresh(md: Path, everything: bool = False) -> tuple[str, nbformat.NotebookNode]:
+    """The notebook `make notebooks` writes, and whether it had to be executed for it."""
+    synced = sync(md)
+    if not everything and is_current(md, synced):
+        return "unchanged", synced
+    return "executed", execute(md)
+
+
+def write(md: Path, notebook: nbformat.NotebookNode) -> bool:
+    """Write the paired `.ipynb` atomically, and only if its bytes change; whether they did."""
     target = paired_ipynb(md)
+    text = jupytext.writes(notebook, fmt="ipynb")
+    if target.exists() and target.read_text() == text:
+        return False
     temporary = target.with_suffix(".ipynb.tmp")
-    temporary.write_text(jupytext.writes(notebook, fmt="ipynb"))
+    temporary.write_text(text)
     temporary.replace(target)
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Derive each paired .ipynb from its .md.")
     parser.add_argument("action", choices=["sync", "execute", "check"])
     parser.add_argument("pages", nargs="*", type=Path, help="default: every notebook in _toc.yml")
+    parser.add_argument("--all", action="store_true", help="execute even unchanged notebooks")
     args = parser.parse_args(argv)
     pages = [page.resolve() for page in args.pages] or toc_notebooks()
     if args.action == "check":
@@ -127,9 +262,12 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(problems) or "every .ipynb matches its .md")
         return 1 if problems else 0
     for page in pages:
-        notebook = execute(page) if args.action == "execute" else sync(page)
-        write(page, notebook)
-        print(f"{args.action}: {paired_ipynb(page).relative_to(ROOT)}")
+        if args.action == "execute":
+            what, notebook = refresh(page, everything=args.all)
+        else:
+            what, notebook = "synced", sync(page)
+        written = write(page, notebook)
+        print(f"{what}{'' if written else ', left as it was'}: {display_path(paired_ipynb(page))}")
     return 0
 
 

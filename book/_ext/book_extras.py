@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import filecmp
+import importlib
 import shutil
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
 
 
 def drop_duplicate_scripts(
@@ -80,10 +84,100 @@ def refresh_static_files(app: Sphinx, exception: Exception | None) -> None:
                 shutil.copy2(path, copy)
 
 
+def _book_notebooks(app: Sphinx) -> ModuleType:
+    """The repository's `tools.book_notebooks`, which knows which pages import the package."""
+    root = str(Path(app.confdir))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    return importlib.import_module("tools.book_notebooks")
+
+
+DIGESTS = "book_package_digests"  # attribute of the Sphinx env: docname -> package digest
+
+
+def _package_users(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """The documents whose code imports the generated package."""
+    tools = _book_notebooks(app)
+    return sorted(
+        docname
+        for docname in env.found_docs
+        if Path(env.doc2path(docname)).suffix == ".md"
+        and tools.imports_package(Path(env.doc2path(docname)))
+    )
+
+
+def _forget_executions(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    """Drop the cached executions of these documents, so myst-nb runs them again.
+
+    The execution cache matches a page by its own code cells only: without this, a page
+    would be served the outputs it had before the package it imports changed.
+    """
+    config = env.mystnb_config  # myst-nb's settings, with the cache path it resolved
+    cache_path = Path(config.execution_cache_path)
+    if config.execution_mode != "cache" or not cache_path.exists():
+        return
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(cache_path))
+    sources = {str(Path(env.doc2path(docname)).resolve()) for docname in docnames}
+    for record in cache.list_cache_records():
+        if str(Path(record.uri).resolve()) in sources:
+            cache.remove_cache(record.pk)
+
+
+def outdated_by_package(
+    app: Sphinx, env: BuildEnvironment, added: set, changed: set, removed: set
+) -> list[str]:
+    """Report as outdated the pages built against another version of the generated package.
+
+    Each page that imports the package stores the package's digest when it is read; a page
+    whose stored digest differs from the current one is read, and so executed, again.
+    """
+    current = _book_notebooks(app).package_digest(Path(app.confdir))
+    stored = getattr(env, DIGESTS, {})
+    stale = [doc for doc in _package_users(app, env) if stored.get(doc) != current]
+    if stale:
+        _forget_executions(app, env, stale)
+    return stale
+
+
+def record_package_digest(app: Sphinx, doctree: Any) -> None:
+    """Remember which version of the package a page that imports it was executed with."""
+    env = app.env
+    source = Path(env.doc2path(env.docname))
+    tools = _book_notebooks(app)
+    if source.suffix == ".md" and tools.imports_package(source):
+        if not hasattr(env, DIGESTS):
+            setattr(env, DIGESTS, {})
+        getattr(env, DIGESTS)[env.docname] = tools.package_digest(Path(app.confdir))
+
+
+def purge_package_digest(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    """Forget a document's digest when Sphinx discards what it knew of the document."""
+    getattr(env, DIGESTS, {}).pop(docname, None)
+
+
+def merge_package_digests(
+    app: Sphinx, env: BuildEnvironment, docnames: set, other: BuildEnvironment
+) -> None:
+    """Carry the digests recorded by a parallel reader into the main environment."""
+    if not hasattr(env, DIGESTS):
+        setattr(env, DIGESTS, {})
+    for docname in docnames:
+        if docname in getattr(other, DIGESTS, {}):
+            getattr(env, DIGESTS)[docname] = getattr(other, DIGESTS)[docname]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
-    # Early, because Sphinx stops calling html-page-context handlers at the first result.
-    app.connect("html-page-context", drop_duplicate_scripts, priority=100)
+    # Sphinx calls every html-page-context handler, in priority order; only the template name
+    # is taken from the first one that returns a value. sphinx-thebe registers its scripts
+    # before any page is written (env-before-read-docs), so the default priority sees them.
+    app.connect("html-page-context", drop_duplicate_scripts)
     # After the theme's own launch buttons (priority 501).
     app.connect("html-page-context", add_studio_lab_button, priority=502)
     app.connect("build-finished", refresh_static_files)
+    app.connect("env-get-outdated", outdated_by_package)
+    app.connect("doctree-read", record_package_digest)
+    app.connect("env-purge-doc", purge_package_digest)
+    app.connect("env-merge-info", merge_package_digests)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,128 @@
+"""`make book` follows d2lsave: a page that imports it shows what the changed package prints.
+
+Jupyter Book's execution cache matches a page by its own code cells, so on its own it would keep
+serving a page built against the old package. These tests run the real `make book` in a copy
+of the repository (the shared `.venv` and `node_modules` are linked, never installed into).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.build
+
+PROBE_PAGE = "book/build-graph-probe.md"  # a small page of the copy that saves a function
+USING_PAGE = "book/exercises.md"  # a page of the book that imports d2lsave
+PROBE = """
+# A Saved Probe
+
+```{{code-cell}} ipython3
+#@save
+def build_graph_probe():
+    \"\"\"A value a later page prints.\"\"\"
+    return "{value}"
+```
+"""
+USING_CELL = """
+```{code-cell} ipython3
+from d2lsave import build_graph_probe
+
+print("probe says", build_graph_probe())
+```
+"""
+
+
+def copy_repository(target: Path) -> Path:
+    """The working tree as git sees it (tracked and new files), with the environment linked."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            (target / name).write_bytes(source.read_bytes())
+    for shared in (".venv", "node_modules"):
+        (target / shared).symlink_to(ROOT / shared)
+    return target
+
+
+def make_book(repository: Path) -> subprocess.CompletedProcess:
+    """`make book` in the copy. The environment and npm stamps are taken as up to date, and
+    PYTHONPATH makes the copy's d2lsave win over the editable install of the shared one."""
+    environment = dict(os.environ, PYTHONPATH=str(repository))
+    environment.pop("MAKEFLAGS", None)
+    result = subprocess.run(
+        ["make", "-o", ".venv/.installed", "-o", "node_modules/.package-lock.json", "book"],
+        cwd=repository,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return result
+
+
+def executed_pages(result: subprocess.CompletedProcess) -> set[str]:
+    """The pages myst-nb executed during a build, from its log."""
+    return set(re.findall(r"(book/[\w-]+)\.md: Executing notebook", result.stdout))
+
+
+def front_matter(page: Path) -> str:
+    """A page's jupytext header, so the probe page is a notebook just as the book's pages are."""
+    text = page.read_text()
+    return text[: text.index("\n---", 3) + len("\n---\n")]
+
+
+def write_probe(repository: Path, value: str) -> None:
+    """The probe page, saving a function that returns `value`."""
+    header = front_matter(repository / USING_PAGE)
+    (repository / PROBE_PAGE).write_text(header + PROBE.format(value=value))
+
+
+@pytest.fixture(scope="module")
+def repository(tmp_path_factory) -> Path:
+    """A copy with a probe page before the exercises, whose last cell prints the probe."""
+    copy = copy_repository(tmp_path_factory.mktemp("repository"))
+    toc = copy / "_toc.yml"
+    listed = toc.read_text().replace(
+        f"  - file: {USING_PAGE[:-3]}\n",
+        f"  - file: {PROBE_PAGE[:-3]}\n  - file: {USING_PAGE[:-3]}\n",
+    )
+    assert PROBE_PAGE[:-3] in listed
+    toc.write_text(listed)
+    write_probe(copy, "first")
+    using = copy / USING_PAGE
+    using.write_text(using.read_text() + USING_CELL)
+    return copy
+
+
+def test_a_changed_saved_function_reaches_the_page_that_imports_it(repository):
+    make_book(repository)
+    html = repository / "_build" / "html" / "book" / "exercises.html"
+    assert "probe says first" in html.read_text()
+
+    write_probe(repository, "second")
+    result = make_book(repository)
+
+    assert 'return "second"' in (repository / "d2lsave" / "build_graph_probe.py").read_text()
+    assert "probe says second" in html.read_text()
+    # every page that imports d2lsave ran again, and the chapter, which does not, did not
+    assert executed_pages(result) == {PROBE_PAGE[:-3], "book/exercises", "book/explorer"}
+
+
+def test_a_second_build_executes_nothing(repository):
+    result = make_book(repository)
+    assert "Executing" not in result.stdout and "no targets are out of date" in result.stdout
+    assert "tools.extract_saved" not in result.stdout  # d2lsave was already made from these pages

@@ -1,0 +1,147 @@
+"""`make notebooks` regenerates the .ipynb files byte for byte, and only those that need it."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+
+import nbformat
+import pytest
+
+from tools import notebooks
+
+WIDGET_PAGE = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3 (ipykernel)
+  language: python
+  name: python3
+---
+
+# Two linked sliders
+
+```{code-cell} ipython3
+import ipywidgets
+
+a, b = ipywidgets.IntSlider(value=3), ipywidgets.IntSlider()
+ipywidgets.jslink((a, "value"), (b, "value"))
+ipywidgets.VBox([a, b])
+```
+
+```{code-cell} ipython3
+print("sum", a.value + b.value)
+```
+"""
+
+
+def widget_notebook(ids: list[str]) -> nbformat.NotebookNode:
+    """A notebook as nbclient leaves it: a box of two sliders, with the given model ids."""
+    box, first, second, layout = ids
+    state = {
+        layout: {"model_name": "LayoutModel", "state": {}},
+        first: {"model_name": "IntSliderModel", "state": {"layout": f"IPY_MODEL_{layout}"}},
+        second: {"model_name": "IntSliderModel", "state": {"layout": f"IPY_MODEL_{layout}"}},
+        box: {
+            "model_name": "VBoxModel",
+            "state": {"children": [f"IPY_MODEL_{first}", f"IPY_MODEL_{second}"]},
+        },
+    }
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["widgets"] = {notebooks.WIDGET_STATE: {"state": state}}
+    view = {notebooks.WIDGET_VIEW: {"model_id": box, "version_major": 2}, "text/plain": "VBox"}
+    output = nbformat.v4.new_output("display_data", data=view)
+    notebook.cells.append(nbformat.v4.new_code_cell("box", id="box-cell", outputs=[output]))
+    return notebook
+
+
+def random_ids() -> list[str]:
+    return [uuid.uuid4().hex for _ in range(4)]
+
+
+def test_widget_ids_depend_on_the_notebook_not_on_chance():
+    first = notebooks.stable_widget_ids(widget_notebook(random_ids()), "page")
+    second = notebooks.stable_widget_ids(widget_notebook(random_ids()), "page")
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+    other_page = notebooks.stable_widget_ids(widget_notebook(random_ids()), "another-page")
+    assert json.dumps(first) != json.dumps(other_page)
+
+
+def test_widget_ids_are_replaced_consistently():
+    ids = random_ids()
+    stable = notebooks.stable_widget_ids(widget_notebook(ids), "page")
+    text = json.dumps(stable)
+    assert not any(old in text for old in ids)
+    state = stable.metadata["widgets"][notebooks.WIDGET_STATE]["state"]
+    view = stable.cells[0].outputs[0].data[notebooks.WIDGET_VIEW]["model_id"]
+    references = notebooks.MODEL_REFERENCE.findall(text)
+    assert view in state and references and set(references) <= set(state)
+    assert len(state) == 4
+
+
+def test_the_order_of_the_saved_state_does_not_matter():
+    ids = random_ids()
+    notebook = widget_notebook(ids)
+    shuffled = copy.deepcopy(notebook)
+    state = shuffled.metadata["widgets"][notebooks.WIDGET_STATE]["state"]
+    shuffled.metadata["widgets"][notebooks.WIDGET_STATE]["state"] = dict(reversed(state.items()))
+    assert notebooks.stable_widget_ids(notebook, "p") == notebooks.stable_widget_ids(shuffled, "p")
+
+
+@pytest.fixture
+def page(tmp_path):
+    md = tmp_path / "sliders.md"
+    md.write_text(WIDGET_PAGE)
+    return md
+
+
+def test_unchanged_notebooks_are_not_executed_again(page, monkeypatch):
+    runs = []
+    monkeypatch.setattr(notebooks, "execute", _fake_execute(runs))
+    what, notebook = notebooks.refresh(page)
+    assert what == "executed"
+    assert notebooks.write(page, notebook) is True
+    assert notebooks.refresh(page)[0] == "unchanged"
+    # a markdown edit changes no output; a code edit does
+    page.write_text(page.read_text().replace("# Two linked sliders", "# Linked sliders"))
+    assert notebooks.refresh(page)[0] == "unchanged"
+    page.write_text(page.read_text().replace('"sum"', '"total"'))
+    assert notebooks.refresh(page)[0] == "executed"
+    assert len(runs) == 2
+
+
+def test_a_page_that_imports_d2lsave_runs_again_when_d2lsave_changes(page, monkeypatch):
+    monkeypatch.setattr(notebooks, "execute", _fake_execute([]))
+    page.write_text(
+        page.read_text().replace("import ipywidgets", "import ipywidgets\nimport d2lsave")
+    )
+    notebooks.write(page, notebooks.refresh(page)[1])
+    assert notebooks.refresh(page)[0] == "unchanged"
+    monkeypatch.setattr(notebooks, "package_digest", lambda: "another package")
+    assert notebooks.refresh(page)[0] == "executed"
+
+
+def _fake_execute(runs: list):
+    """`execute` without a kernel: the synced notebook, as if every cell had run once."""
+
+    def execute(md):
+        runs.append(md)
+        notebook = notebooks.sync(md)
+        for count, cell in enumerate(c for c in notebook.cells if c.cell_type == "code"):
+            cell.execution_count = count + 1
+        notebook.metadata[notebooks.INPUTS_KEY] = notebooks.inputs_digest(md, notebook)
+        return notebook
+
+    return execute
+
+
+@pytest.mark.kernel
+def test_executing_twice_gives_the_same_bytes(page):
+    notebooks.write(page, notebooks.refresh(page, everything=True)[1])
+    first = page.with_suffix(".ipynb").read_bytes()
+    assert b"IPY_MODEL_" in first and b"sum 3" in first
+    assert notebooks.write(page, notebooks.refresh(page, everything=True)[1]) is False
+    assert page.with_suffix(".ipynb").read_bytes() == first

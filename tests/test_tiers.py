@@ -1,0 +1,49 @@
+"""`make check` leaves out exactly the slow tests, and the browser tests skip cleanly."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+
+from tests import conftest
+from tests.conftest import ROOT
+
+
+class Item:
+    """The part of a collected test that the marking hook reads and writes."""
+
+    def __init__(self, *fixturenames: str) -> None:
+        self.fixturenames = fixturenames
+        self.markers: list[str] = []
+
+    def add_marker(self, marker: str) -> None:
+        self.markers.append(marker)
+
+
+def test_tests_are_marked_by_the_slow_fixtures_they_use():
+    page, book, plain = Item("offline_page", "chromium", "book_server"), Item("built_book"), Item()
+    conftest.pytest_collection_modifyitems(None, [page, book, plain])
+    assert set(page.markers) == {"browser", "build"}
+    assert book.markers == ["build"] and plain.markers == []
+
+
+def test_the_fast_tier_deselects_every_slow_marker():
+    declared = (ROOT / "pyproject.toml").read_text().split("markers = [", 1)[1].split("]", 1)[0]
+    names = set(re.findall(r'"(\w+):', declared))
+    slow = re.search(r"^SLOW := (.*)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+    assert set(slow.split(" or ")) == names
+
+
+def test_a_missing_chromium_skips_naming_make_browser(monkeypatch):
+    pytest.importorskip("playwright.sync_api")
+    monkeypatch.setattr(conftest, "CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(pytest.skip.Exception, match=r"run `make browser`.*/nonexistent/chromium"):
+        conftest.require_browser()
+
+
+def test_a_missing_playwright_skips_with_the_same_message(monkeypatch):
+    monkeypatch.setitem(sys.modules, "playwright.sync_api", None)  # import fails
+    with pytest.raises(pytest.skip.Exception, match=re.escape(conftest.NO_BROWSER)):
+        conftest.require_browser()

@@ -1,0 +1,66 @@
+"""Print the uv options that make `uv pip` install from where pip is set up to (`make env`).
+
+uv reads no pip configuration. A machine whose pip is told to look in extra indexes, in local
+wheel folders or under a constraints file (through pip.conf or PIP_* variables) would have uv
+resolve elsewhere, and maybe download other builds of the same release. This prints the same
+sources as uv options, plus pip's way of choosing among indexes, so that both tools install
+the same files. On a machine with no such configuration it prints only that choice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+import subprocess
+import sys
+
+# pip's key -> uv's option
+OPTIONS = {
+    "index-url": "--index-url",
+    "extra-index-url": "--extra-index-url",
+    "find-links": "--find-links",
+    "constraint": "--constraint",
+}
+SETTING = re.compile(r"^[^.]*\.(?P<key>[\w-]+)='(?P<value>.*)'$")
+
+
+def pip_settings(listing: str) -> list[tuple[str, str]]:
+    """(key, value) for each value of each source setting in `pip config list` output."""
+    settings = []
+    for line in listing.splitlines():
+        match = SETTING.match(line.strip())
+        if match and match["key"] in OPTIONS:
+            settings += [(match["key"], value) for value in match["value"].split()]
+    return settings
+
+
+def uv_options(settings: list[tuple[str, str]], constraints: bool = True) -> list[str]:
+    """uv options for pip's sources; pip considers every index alike, and so will uv."""
+    options = ["--index-strategy", "unsafe-best-match"]
+    for key, value in dict.fromkeys(settings):
+        if constraints or key != "constraint":
+            options += [OPTIONS[key], value]
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--indexes-only",
+        action="store_true",
+        help="leave out pip's constraints files (for `make lock`: the lock names no local file)",
+    )
+    args = parser.parse_args(argv)
+    listing = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "list"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    print(shlex.join(uv_options(pip_settings(listing), constraints=not args.indexes_only)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
