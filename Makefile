@@ -13,7 +13,7 @@ LIB_STAMP := _build/.d2lsave-made
 # notebook kernels, and fresh Python processes that import torch.
 SLOW := browser or build or colab or lab or kernel or processes
 
-.PHONY: help env assets book colab-smoke classroom test check lab sync notebooks lib bench lock browser clean
+.PHONY: help env assets book colab-smoke runtimes classroom test check lab sync notebooks export lib pdf bench lock browser clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (sets up .venv if needed)"
@@ -22,9 +22,12 @@ help:
 	@echo "make lab        open JupyterLab on book/: the .md pages open as notebooks"
 	@echo "make sync       rewrite each paired .ipynb from its .md, keeping outputs"
 	@echo "make notebooks  sync, then re-execute each .ipynb whose code or d2lsave changed"
+	@echo "make export     write notebooks/*.ipynb: the executed notebooks in plain Markdown, for launching"
 	@echo "make lib        regenerate the d2lsave package from the #@save cells"
+	@echo "make pdf        print the built book to _build/pdf/book.pdf (and _build/html/book.pdf)"
 	@echo "make bench      time the minibatch readers, and the explorer's redraw in Chromium"
-	@echo "make colab-smoke run every notebook in a fresh Colab-like environment"
+	@echo "make colab-smoke run every notebook in an environment of Colab's published versions"
+	@echo "make runtimes   run every notebook on a bare Jupyter and in Binder's environment"
 	@echo "make classroom  zip the notebooks for a class: _build/classroom.zip"
 	@echo "make lock       resolve constraints.txt again from requirements.txt (uv pip compile)"
 
@@ -82,6 +85,11 @@ sync: env
 # Executes only the pages whose code, or the d2lsave they import, changed since their last run.
 notebooks: env $(LIB_STAMP)
 	$(BIN)/python -m tools.notebooks execute
+	$(BIN)/python -m tools.export_notebooks
+
+# The notebooks readers launch: book/*.ipynb with their MyST made plain Markdown.
+export: env
+	$(BIN)/python -m tools.export_notebooks
 
 lib: env
 	$(BIN)/python -m tools.extract_saved
@@ -93,6 +101,13 @@ bench: book browser
 
 colab-smoke: env
 	$(BIN)/python -m tools.colab_smoke
+
+runtimes: env
+	$(BIN)/python -m tools.bare_runtime
+
+# Chromium prints each built page; pypdf joins them, with one bookmark per page and section.
+pdf: book browser
+	$(BIN)/python -m tools.pdf
 
 classroom: env
 	$(BIN)/python -m tools.classroom

@@ -38,7 +38,7 @@ def test_launch_menu_points_at_the_paired_notebook(offline_page, book_server, md
     links = offline_page.eval_on_selector_all(
         ".dropdown-launch-buttons a", "els => els.map(e => e.href)"
     )
-    path = f"book/{md.stem}.ipynb"
+    path = f"notebooks/{md.stem}.ipynb"
     assert sorted(links) == sorted(
         [
             f"https://mybinder.org/v2/gh/{REPO}/{BRANCH}?urlpath=lab/tree/{path}",

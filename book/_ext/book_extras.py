@@ -66,6 +66,61 @@ def add_studio_lab_button(
                 )
 
 
+EXPORTED_NOTEBOOKS = "notebooks"  # tools/export_notebooks.py writes notebooks/<page>.ipynb
+
+
+def launch_exported_notebook(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any
+) -> None:
+    """Point the launch menu at the page's exported notebook, `notebooks/<page>.ipynb`.
+
+    The theme links every service to the `.ipynb` paired with the page's source, whose Markdown
+    is MyST; the export is the same notebook with plain Markdown, which Colab, Studio Lab and
+    Binder render as the book does. The download menu's `.ipynb` becomes the export too.
+    A page without an export keeps the theme's links.
+    """
+    paired = f"{pagename}.ipynb"
+    exported = f"{EXPORTED_NOTEBOOKS}/{Path(pagename).name}.ipynb"
+    source = Path(app.confdir) / exported
+    if not source.is_file():
+        return
+    download = Path(app.outdir) / "_sources" / paired  # the download menu's .ipynb
+    if context.get("ipynb_source") and download.is_file():
+        shutil.copy2(source, download)
+    for button in context.get("header_buttons", []):
+        if button.get("label") != "launch-buttons":
+            continue
+        for entry in button.get("buttons", []):
+            url = entry.get("url", "")
+            if url.endswith("/" + paired):
+                entry["url"] = url.removesuffix(paired) + exported
+
+
+BOOK_PDF = "book.pdf"  # `make pdf` (tools/pdf.py) puts it beside index.html
+
+
+def add_book_pdf_link(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any
+) -> None:
+    """Offer the whole book as one PDF in every page's download menu.
+
+    `make pdf` prints the built book and copies `book.pdf` beside `index.html`; the link is
+    relative, so it works from disk and from any web server alike.
+    """
+    for button in context.get("header_buttons", []):
+        if button.get("label") == "download-buttons":
+            button.setdefault("buttons", []).append(
+                {
+                    "type": "link",
+                    "text": "Book (.pdf)",
+                    "tooltip": "Download the whole book as one PDF",
+                    "icon": "fas fa-book",
+                    "url": context["pathto"](BOOK_PDF, 1),
+                    "label": "download-book-pdf-button",
+                }
+            )
+
+
 def refresh_static_files(app: Sphinx, exception: Exception | None) -> None:
     """Copy changed static files even when no page is out of date.
 
@@ -175,6 +230,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", drop_duplicate_scripts)
     # After the theme's own launch buttons (priority 501).
     app.connect("html-page-context", add_studio_lab_button, priority=502)
+    # After the Studio Lab entry, so that it is redirected too.
+    app.connect("html-page-context", launch_exported_notebook, priority=503)
+    app.connect("html-page-context", add_book_pdf_link, priority=503)
     app.connect("build-finished", refresh_static_files)
     app.connect("env-get-outdated", outdated_by_package)
     app.connect("doctree-read", record_package_digest)
