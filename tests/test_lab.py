@@ -105,6 +105,13 @@ def test_sliders_drive_the_plot_and_python_reads_them(chromium, lab):
         timeout=120_000,
     )
     assert explorer.evaluate("e => e.dataset.highlighted") == "32"
+    # ipywidgets 8 handles carry role=slider; each must be named after its slider's label
+    handles = explorer.evaluate(
+        """e => [...e.closest('.widget-vbox').querySelectorAll('.widget-slider')]
+        .map(s => [s.querySelector('.widget-label').textContent,
+                   s.querySelector('[role=slider]')?.getAttribute('aria-label')])"""
+    )
+    assert handles and all(label == name for label, name in handles), handles
     page.get_by_role("slider", name=LABELS["batch_size"]).first.focus()
     page.keyboard.press("ArrowRight")
     page.wait_for_function(

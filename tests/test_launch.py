@@ -63,10 +63,11 @@ def _toc_files(node) -> list[str]:
 
 
 def _expected_classroom_notebooks() -> list[str]:
-    """The book's pages with a paired .ipynb, in `_toc.yml` order, read here from the file."""
+    """The exported notebooks of the book's pages, in `_toc.yml` order, read here from the file."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     pages = [toc["root"], *_toc_files(toc)]
-    return [f"{page}.ipynb" for page in pages if (ROOT / f"{page}.ipynb").is_file()]
+    exported = [f"notebooks/{Path(page).name}.ipynb" for page in pages]
+    return [path for path in exported if (ROOT / path).is_file()]
 
 
 def test_classroom_zip_holds_every_notebook_and_links(tmp_path):

@@ -1,7 +1,8 @@
 """Zip the book's notebooks for a class (run by `make classroom`).
 
-The archive holds each page's `.ipynb` with its outputs, in reading order, plus a short
-README with the Colab and Studio Lab links, so a teacher can hand out either.
+The archive holds each page's notebook as readers launch it (`notebooks/<page>.ipynb`: the
+outputs stored, the Markdown plain), in reading order, plus a short README with the Colab and
+Studio Lab links, so a teacher can hand out either.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from tools.book_notebooks import ROOT, display_path, toc_notebooks
+from tools.export_notebooks import exported_path
 
 ARCHIVE = ROOT / "_build" / "classroom.zip"
 
@@ -37,7 +39,7 @@ def build(path: Path = ARCHIVE) -> list[str]:
     names, lines = [], ["Notebooks of 'Synthetic Regression Data', in reading order.", ""]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for number, md in enumerate(toc_notebooks(), start=1):
-            ipynb = md.with_suffix(".ipynb")
+            ipynb = exported_path(md)
             name = f"{number:02d}-{ipynb.name}"
             archive.write(ipynb, name)
             names.append(name)
