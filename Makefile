@@ -13,7 +13,7 @@ LIB_STAMP := _build/.d2lsave-made
 # notebook kernels, and fresh Python processes that import torch.
 SLOW := browser or build or colab or lab or kernel or processes
 
-.PHONY: help env assets book colab-smoke runtimes classroom test check lab sync notebooks export lib pdf bench lock browser clean
+.PHONY: help env assets book colab-smoke runtimes classroom assignment grade test check lab sync notebooks export lib pdf bench lock browser clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (sets up .venv if needed)"
@@ -29,6 +29,8 @@ help:
 	@echo "make colab-smoke run every notebook in an environment of Colab's published versions"
 	@echo "make runtimes   run every notebook on a bare Jupyter and in Binder's environment"
 	@echo "make classroom  zip the notebooks for a class: _build/classroom.zip"
+	@echo "make assignment release the graded assignment: _build/assignment/{student,teacher}"
+	@echo "make grade SUBMISSIONS=dir  grade one folder per student: _build/assignment/grades.csv"
 	@echo "make lock       resolve constraints.txt again from requirements.txt (uv pip compile)"
 
 # uv installs the pinned set about three times as fast as pip, from the same indexes and wheel
@@ -111,6 +113,18 @@ pdf: book browser
 
 classroom: env
 	$(BIN)/python -m tools.classroom
+
+# The graded assignment (book/teaching.md): derive each source's .ipynb (run with its answers,
+# only when it changed), then write the student release and the teacher's course folder.
+assignment: env $(LIB_STAMP)
+	$(BIN)/python -m tools.assignment notebooks
+	$(BIN)/python -m tools.assignment release
+
+# make grade SUBMISSIONS=folder-of-student-folders [GRADE_OPTIONS="--task batches"]
+grade: env
+	@test -n "$(SUBMISSIONS)" || { echo 'usage: make grade SUBMISSIONS=folder [GRADE_OPTIONS=...]'; exit 2; }
+	@test -d _build/assignment/teacher || $(MAKE) assignment
+	$(BIN)/python -m tools.assignment grade "$(SUBMISSIONS)" $(GRADE_OPTIONS)
 
 # Resolves requirements.txt to every package it needs, for this Python and platform. Pins
 # already in constraints.txt are kept unless requirements.txt asks otherwise; to move them all
