@@ -136,6 +136,7 @@ def test_it_trains_with_d2l_trainer():
     assert abs(b.item() - 4.2) < 0.02
 
 
+@pytest.mark.processes
 def test_data_is_identical_across_processes():
     script = (
         "import hashlib, torch; from d2lsave import SyntheticRegressionData as S;"
