@@ -25,7 +25,7 @@ help:
 	@echo "make export     write notebooks/*.ipynb: the executed notebooks in plain Markdown, for launching"
 	@echo "make lib        regenerate the d2lsave package from the #@save cells"
 	@echo "make pdf        print the built book to _build/pdf/book.pdf (and _build/html/book.pdf)"
-	@echo "make bench      time the minibatch readers, and the explorer's redraw in Chromium"
+	@echo "make bench      time the readers, the generators, the disk I/O and the explorer's redraw"
 	@echo "make colab-smoke run every notebook in an environment of Colab's published versions"
 	@echo "make runtimes   run every notebook on a bare Jupyter and in Binder's environment"
 	@echo "make classroom  zip the notebooks for a class: _build/classroom.zip"
@@ -99,6 +99,8 @@ lib: env
 
 bench: book browser
 	$(BIN)/python -m tools.bench_loaders
+	$(BIN)/python -m tools.bench_streams
+	$(BIN)/python -m tools.bench_io
 	$(BIN)/python -m tools.bench_explorer
 
 colab-smoke: env

@@ -4,7 +4,17 @@
 
 """Code saved from "Solutions to the Exercises" (book/exercises.md)."""
 
-from collections.abc import Iterator
+import concurrent.futures
+import contextlib
+import errno
+import io
+import json
+import numbers
+import os
+import shutil
+import time
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,55 +23,32 @@ import torch
 from d2lsave.synthetic_regression_data import check_integer, check_real, check_weights
 
 __all__ = [
-    "write_regression_file",
     "PseudorandomPermutation",
+    "TORCH_SEEDS",
+    "hash_key",
+    "draw_rows",
+    "RegressionRows",
+    "IncompleteDatasetError",
+    "CorruptDatasetError",
+    "DiskFullError",
+    "CHECKPOINT_BYTES",
+    "manifest_path",
+    "check_output_path",
+    "write_regression_file",
+    "open_regression_file",
     "read_shuffled_blocks",
+    "drop_cached",
+    "time_reads",
+    "distributed_rank",
+    "shard_index",
+    "EpochShards",
+    "BlockShuffledDataset",
     "SyntheticRegressionStream",
 ]
 
 
 # Solutions to the Exercises
 # (book/exercises.md, cell 9)
-
-
-def write_regression_file(
-    path: Path,
-    w,
-    b: float,
-    noise: float,
-    num_examples: int,
-    chunk: int = 4096,
-    seed: int = 0,
-) -> np.memmap:
-    """Write a linear-regression dataset to a .npy file, one chunk at a time.
-
-    The file is preallocated at its full size and memory-mapped; each chunk is
-    generated and written into its rows, so the dataset never has to fit in
-    memory. Each float32 row holds the features followed by the label, so one
-    example is one contiguous read.
-
-    Defined in Solutions to the Exercises (book/exercises.md).
-    """
-    w = check_weights(w)
-    b, noise = check_real("b", b), check_real("noise", noise, minimum=0)
-    num_examples = check_integer("num_examples", num_examples, minimum=1)
-    chunk = check_integer("chunk", chunk, minimum=1)
-    generator = torch.Generator().manual_seed(seed)
-    rows = np.lib.format.open_memmap(
-        path, mode="w+", dtype=np.float32, shape=(num_examples, len(w) + 1)
-    )
-    for start in range(0, num_examples, chunk):
-        size = min(chunk, num_examples - start)
-        X = torch.randn(size, len(w), generator=generator)
-        y = X @ w + b + noise * torch.randn(size, generator=generator)
-        rows[start : start + size, :-1] = X.numpy()
-        rows[start : start + size, -1] = y.numpy()
-    rows.flush()
-    return rows
-
-
-# Solutions to the Exercises
-# (book/exercises.md, cell 12)
 
 
 class PseudorandomPermutation:
@@ -110,49 +97,781 @@ class PseudorandomPermutation:
 
 
 # Solutions to the Exercises
+# (book/exercises.md, cell 17)
+
+TORCH_SEEDS = 2**32
+
+
+def hash_key(*values: int) -> int:
+    """A 64-bit key hashed from a few integers in [0, 2**64).
+
+    np.random.SeedSequence mixes 32-bit words well, but it pads short lists
+    with zeros and splits big numbers into several words, so two different
+    lists could give the same words. Here the list starts with its length and
+    every value takes exactly two words.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    words = [len(values)]
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"hash_key takes integers in [0, 2**64), got {value!r}")
+        if not 0 <= value < 2**64:
+            raise ValueError(f"hash_key takes integers in [0, 2**64), got {value!r}")
+        words += [int(value) & 0xFFFFFFFF, int(value) >> 32]
+    return int(np.random.SeedSequence(words).generate_state(1, np.uint64)[0])
+
+
+def draw_rows(
+    coefficients: torch.Tensor,
+    b: float,
+    size: int,
+    seed: int,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """`size` rows [x_1, ..., x_d, y] drawn from a generator seeded with `seed` alone.
+
+    `coefficients` is the column [w; sigma]. One randn call draws the features
+    and the noise e together, and one matrix product makes the labels,
+    y = [X, e] [w; sigma] + b, which then replace the noise in the last column.
+    Pass a `generator` to reuse it; it is reseeded.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    generator = (torch.Generator() if generator is None else generator).manual_seed(seed)
+    rows = torch.randn(size, len(coefficients), generator=generator)
+    rows[:, -1:] = (rows @ coefficients).add_(b)
+    return rows
+
+
+# Solutions to the Exercises
 # (book/exercises.md, cell 18)
 
 
+class RegressionRows:
+    """A (num_examples, d + 1) float32 table [x_1, ..., x_d, y], computed on demand.
+
+    Rows are drawn in blocks of `block_size`; block j comes from its own seed, a
+    keyed permutation of torch's 2**32 seeds, so no two blocks repeat. Any rows
+    can be computed alone, in any order, in O(block_size) memory, and a file
+    written from them (write_regression_file) holds exactly these numbers.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+
+    def __init__(
+        self, w, b: float, noise: float, num_examples: int, block_size: int = 4096, seed: int = 0
+    ):
+        self.w = check_weights(w)
+        self.b, self.noise = check_real("b", b), check_real("noise", noise, minimum=0)
+        self.num_examples = check_integer("num_examples", num_examples, minimum=1)
+        self.block_size = check_integer("block_size", block_size, minimum=1)
+        self.seed = check_integer("seed", seed, minimum=0)
+        self.num_blocks = -(-self.num_examples // self.block_size)
+        if self.num_blocks > TORCH_SEEDS:
+            raise ValueError(
+                f"num_examples={self.num_examples:,} in blocks of {self.block_size:,} rows "
+                f"makes {self.num_blocks:,} blocks, and at most 2**32 are distinct: "
+                f"choose larger blocks"
+            )
+        self.coefficients = torch.cat([self.w, torch.tensor([self.noise])]).reshape(-1, 1)
+        self.seeds = PseudorandomPermutation(TORCH_SEEDS, hash_key(2, self.seed))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.num_examples, len(self.w) + 1
+
+    dtype = np.dtype(np.float32)
+
+    def __len__(self) -> int:
+        return self.num_examples
+
+    def block(self, j: int) -> np.ndarray:
+        """Rows j * block_size up to (j + 1) * block_size, as one float32 array."""
+        if not 0 <= j < self.num_blocks:
+            raise IndexError(f"j must be in range({self.num_blocks}), got {j!r}")
+        size = min(self.block_size, self.num_examples - j * self.block_size)
+        return draw_rows(self.coefficients, self.b, size, self.seeds(j)).numpy()
+
+    def __getitem__(self, index: int | slice) -> np.ndarray:
+        """One row (an integer index) or consecutive rows (a slice with step 1)."""
+        if isinstance(index, numbers.Integral):
+            i = int(index) + (self.num_examples if index < 0 else 0)
+            if not 0 <= i < self.num_examples:
+                raise IndexError(f"index must be in range({self.num_examples}), got {index!r}")
+            return self.block(i // self.block_size)[i % self.block_size]
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise TypeError(f"index must be an integer or a slice with step 1, got {index!r}")
+        start, stop, _ = index.indices(self.num_examples)
+        if start >= stop:
+            return np.empty((0, self.shape[1]), np.float32)
+        first, last = start // self.block_size, (stop - 1) // self.block_size
+        rows = np.concatenate([self.block(j) for j in range(first, last + 1)])
+        return rows[start - first * self.block_size : stop - first * self.block_size]
+
+
+# Solutions to the Exercises
+# (book/exercises.md, cell 22)
+
+
+class IncompleteDatasetError(RuntimeError):
+    """A dataset file whose write has not finished; the message says how to resume.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+
+
+class CorruptDatasetError(RuntimeError):
+    """A complete dataset file whose bytes do not match its manifest's checksum.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+
+
+class DiskFullError(OSError):
+    """No space left for a dataset file; the write can be resumed once there is.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+
+
+CHECKPOINT_BYTES = 64 * 2**20
+
+
+def manifest_path(path: Path) -> Path:
+    """Where the JSON manifest of the dataset file `path` lives: `path` + '.json'.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    return Path(f"{path}.json")
+
+
+def check_output_path(path) -> Path:
+    """`path` as a Path to a file that can be created, or an error naming the problem.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a str or os.PathLike, got {path!r}")
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"path must name a file, got the folder {str(path)!r}")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"path {str(path)!r}: the folder {str(path.parent)!r} does not exist; "
+            f"path must name a file in an existing folder"
+        )
+    if not os.access(path.parent, os.W_OK):
+        raise PermissionError(f"path {str(path)!r}: the folder is not writable")
+    return path
+
+
+def _save_json(path: Path, content: dict) -> None:
+    """Replace the file `path` with `content`, atomically and durably.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    temporary = Path(f"{path}.tmp")
+    with open(temporary, "w") as file:
+        json.dump(content, file, indent=1)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename inside `folder` durable.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _npy_header(shape: tuple[int, int]) -> bytes:
+    """The header of a C-ordered float32 .npy file of this shape.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": shape}
+    )
+    return header.getvalue()
+
+
+# Solutions to the Exercises
+# (book/exercises.md, cell 23)
+
+
+def write_regression_file(
+    path: str | os.PathLike,
+    w,
+    b: float,
+    noise: float,
+    num_examples: int,
+    chunk: int = 4096,
+    seed: int = 0,
+    resume: bool = True,
+    progress: bool | None = None,
+    checkpoint_every: int | None = None,
+) -> np.memmap:
+    """Write RegressionRows(w, b, noise, num_examples, chunk, seed) to a .npy file.
+
+    The file is written in chunks as `path`.partial and renamed to `path` at
+    the end; the manifest `path`.json records progress and, once every byte is
+    on disk, complete: true. An interrupted write with the same arguments
+    resumes where its last checkpoint (every 64 MiB, or every
+    `checkpoint_every` chunks) left it. `progress` shows a tqdm bar: None shows
+    one only for writes longer than a second. Returns the file, memory-mapped.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    chunk = check_integer("chunk", chunk, minimum=1)
+    rows = RegressionRows(w, b, noise, num_examples, block_size=chunk, seed=seed)
+    path = check_output_path(path)
+    header = _npy_header(rows.shape)
+    chunk_bytes = chunk * rows.shape[1] * 4
+    if checkpoint_every is None:
+        checkpoint_every = max(1, CHECKPOINT_BYTES // chunk_bytes)
+    checkpoint_every = check_integer("checkpoint_every", checkpoint_every, minimum=1)
+    manifest = {
+        "format": "d2lsave regression rows, .npy",
+        "complete": False,
+        # str(np.float32(v)) is the shortest decimal that gives back the same float32
+        "parameters": {
+            "w": [float(str(v)) for v in rows.w.numpy()],
+            "b": rows.b,
+            "noise": rows.noise,
+            "num_examples": rows.num_examples,
+            "chunk": chunk,
+            "seed": rows.seed,
+        },
+        "shape": list(rows.shape),
+        "dtype": "float32",
+        "chunk_size": chunk,
+        "num_chunks": rows.num_blocks,
+        "file_bytes": len(header) + rows.num_examples * rows.shape[1] * 4,
+        "chunks_written": 0,
+        "crc32": zlib.crc32(header),
+    }
+    partial = Path(f"{path}.partial")
+    done, crc = _resume_point(path, partial, manifest, resume)
+    if done == 0:
+        _save_json(manifest_path(path), manifest)  # `path` is no longer complete from here on
+    if done < rows.num_blocks or partial.exists():
+        crc = _write_chunks(
+            partial, rows, header, done, crc, checkpoint_every, manifest, path, progress
+        )
+        os.replace(partial, path)
+        _sync_folder(path.parent)
+    _save_json(
+        manifest_path(path),
+        manifest | {"complete": True, "chunks_written": rows.num_blocks, "crc32": crc},
+    )
+    return open_regression_file(path)
+
+
+def _resume_point(path: Path, partial: Path, manifest: dict, resume: bool) -> tuple[int, int]:
+    """(chunks already on disk, CRC-32 so far) of an unfinished write to resume, or a start.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    start = 0, manifest["crc32"]
+    try:
+        old = json.loads(manifest_path(path).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return start
+    if old.get("complete") or not resume:
+        return start
+    if old.get("parameters") != json.loads(json.dumps(manifest["parameters"])):
+        raise ValueError(
+            f"{str(path)!r} holds an unfinished write with parameters {old.get('parameters')}; "
+            f"call again with those to resume it, or with resume=False to start over"
+        )
+    if partial.exists() and partial.stat().st_size == manifest["file_bytes"]:
+        return old["chunks_written"], old["crc32"]
+    if old["chunks_written"] == manifest["num_chunks"] and path.exists():
+        return old["chunks_written"], old["crc32"]  # stopped between rename and manifest
+    return start
+
+
+def _write_chunks(
+    partial: Path,
+    rows: RegressionRows,
+    header: bytes,
+    done: int,
+    crc: int,
+    checkpoint_every: int,
+    manifest: dict,
+    path: Path,
+    progress,
+) -> int:
+    """Write chunks `done`, `done` + 1, ... of `rows` into `partial`; return the CRC-32.
+
+    A second thread draws chunk j + 1 while this one writes chunk j (torch
+    releases the GIL while it draws), so drawing and writing overlap.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    chunk_bytes = rows.block_size * rows.shape[1] * 4
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT, 0o644)
+    bar = _progress_bar(progress, rows.num_blocks, done, path.name)
+    try:
+        _reserve(descriptor, manifest["file_bytes"], partial)
+        os.pwrite(descriptor, header, 0)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as drawer:
+            upcoming = drawer.submit(rows.block, done)
+            for j in range(done, rows.num_blocks):
+                block = upcoming.result()
+                if j + 1 < rows.num_blocks:
+                    upcoming = drawer.submit(rows.block, j + 1)
+                data = memoryview(block).cast("B")
+                _write_all(descriptor, data, len(header) + j * chunk_bytes, partial)
+                crc = zlib.crc32(data, crc)
+                bar.update(1)
+                if (j + 1) % checkpoint_every == 0 and j + 1 < rows.num_blocks:
+                    _checkpoint(
+                        descriptor, manifest | {"chunks_written": j + 1, "crc32": crc}, path
+                    )
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+        bar.close()
+    return crc
+
+
+def _checkpoint(descriptor: int, manifest: dict, path: Path) -> None:
+    """Make the chunks written so far durable, then record them in the manifest.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    os.fsync(descriptor)
+    if hasattr(os, "posix_fadvise"):  # written data is not read again: free its pages
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+    _save_json(manifest_path(path), manifest)
+
+
+# Solutions to the Exercises
+# (book/exercises.md, cell 25)
+
+
+def _full_disk(partial: Path, what: str) -> DiskFullError:
+    """The error for a full disk: what failed, how much is free, and how to go on.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    free = shutil.disk_usage(partial.parent).free
+    return DiskFullError(
+        errno.ENOSPC,
+        f"no space left on the device of {str(partial)!r}: {what}, and {free:,} bytes are "
+        f"free. Nothing was marked complete; free some space and call "
+        f"write_regression_file again with the same arguments to resume",
+    )
+
+
+def _reserve(descriptor: int, size: int, partial: Path) -> None:
+    """Allocate the whole file now, so that a disk too small fails before the first chunk.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    try:
+        if not hasattr(os, "posix_fallocate"):  # macOS, Windows
+            raise OSError(errno.EOPNOTSUPP, "posix_fallocate is not available")
+        os.posix_fallocate(descriptor, 0, size)
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise _full_disk(partial, f"the dataset needs {size:,} bytes") from err
+        if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+            raise
+        os.ftruncate(descriptor, size)  # a file system without fallocate
+
+
+def _write_all(descriptor: int, data: memoryview, offset: int, partial: Path) -> None:
+    """pwrite all of `data` at `offset`, turning ENOSPC into a DiskFullError.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    view = data
+    while view:
+        try:
+            written = os.pwrite(descriptor, view, offset)
+        except OSError as err:
+            if err.errno == errno.ENOSPC:
+                raise _full_disk(partial, f"writing {len(view):,} bytes failed") from err
+            raise
+        view, offset = view[written:], offset + written
+
+
+def _progress_bar(progress: bool | None, total: int, initial: int, name: str):
+    """A tqdm bar (a widget in notebooks, text in terminals), or a stand-in that shows nothing.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+
+    class Silent:
+        def update(self, n: int) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    if progress is False:
+        return Silent()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return Silent()
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=f"writing {name}",
+        unit="chunk",
+        delay=0 if progress else 1,
+    )
+
+
+# Solutions to the Exercises
+# (book/exercises.md, cell 26)
+
+
+def open_regression_file(path: str | os.PathLike, verify: bool = False) -> np.memmap:
+    """The rows of a file write_regression_file finished, memory-mapped read-only.
+
+    Refuses a file whose manifest does not say complete: true, naming how far
+    its write got and how to resume it. With `verify`, also reads the whole
+    file once to check its CRC-32.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a str or os.PathLike, got {path!r}")
+    path = Path(path)
+    try:
+        manifest = json.loads(manifest_path(path).read_text())
+    except FileNotFoundError:
+        if not path.exists():
+            raise FileNotFoundError(f"no dataset at {str(path)!r}") from None
+        raise IncompleteDatasetError(
+            f"{str(path)!r} has no manifest {manifest_path(path).name!r}: it was not written by "
+            f"write_regression_file, or its write stopped before the first chunk; "
+            f"write it again"
+        ) from None
+    if not manifest.get("complete"):
+        raise IncompleteDatasetError(
+            f"{str(path)!r} is incomplete: its write stopped after "
+            f"{manifest['chunks_written']} of {manifest['num_chunks']} chunks. Resume it with "
+            f"write_regression_file({str(path)!r}, **{manifest['parameters']})"
+        )
+    if not path.exists() or path.stat().st_size != manifest["file_bytes"]:
+        raise CorruptDatasetError(
+            f"{str(path)!r} should hold {manifest['file_bytes']:,} bytes, "
+            f"it holds {path.stat().st_size if path.exists() else 0:,}"
+        )
+    if verify:
+        crc = 0
+        with open(path, "rb") as file:
+            while data := file.read(2**24):
+                crc = zlib.crc32(data, crc)
+        if crc != manifest["crc32"]:
+            raise CorruptDatasetError(f"{str(path)!r} does not match its manifest's CRC-32")
+    return np.load(path, mmap_mode="r")
+
+
+# Solutions to the Exercises
+# (book/exercises.md, cell 32)
+
+
 def read_shuffled_blocks(
-    rows: np.ndarray,
+    rows,
     batch_size: int,
     block_size: int,
     blocks_in_buffer: int,
     key: int,
+    shard: int = 0,
+    num_shards: int = 1,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """One epoch over on-disk rows in pseudorandom order, reading whole blocks.
+    """One epoch over the rows of `rows` in pseudorandom order, reading whole blocks.
+
+    Blocks are visited in the order of a permutation keyed by `key`, loaded
+    `blocks_in_buffer` at a time and shuffled within that buffer. This shard of
+    `num_shards` reads buffers shard, shard + num_shards, ...; every row of
+    `rows` is in exactly one shard's minibatches. For a memory-mapped file, the
+    disk reads the next buffer while this one is shuffled and consumed.
 
     Defined in Solutions to the Exercises (book/exercises.md).
     """
     check_integer("batch_size", batch_size, minimum=1)
     check_integer("block_size", block_size, minimum=1)
     check_integer("blocks_in_buffer", blocks_in_buffer, minimum=1)
+    num_shards = check_integer("num_shards", num_shards, minimum=1)
+    if not 0 <= check_integer("shard", shard, minimum=0) < num_shards:
+        raise ValueError(f"shard must be in range({num_shards}), got {shard!r}")
     num_blocks = -(-len(rows) // block_size)
-    block_order = list(PseudorandomPermutation(num_blocks, key))
-    generator = torch.Generator().manual_seed(key)
-    for first in range(0, num_blocks, blocks_in_buffer):
-        blocks = block_order[first : first + blocks_in_buffer]
-        buffer = torch.from_numpy(
-            np.concatenate([rows[b * block_size : (b + 1) * block_size] for b in blocks])
-        )
-        buffer = buffer[torch.randperm(len(buffer), generator=generator)]
-        for start in range(0, len(buffer), batch_size):
-            batch = buffer[start : start + batch_size]
-            yield batch[:, :-1], batch[:, -1:]
+    block_order = PseudorandomPermutation(num_blocks, key)
+    num_buffers = -(-num_blocks // blocks_in_buffer)
+    buffers = range(shard, num_buffers, num_shards)
+
+    def blocks_of(g: int) -> list[int]:  # in file order, so the disk reads forwards
+        last = min((g + 1) * blocks_in_buffer, num_blocks)
+        return sorted(block_order(p) for p in range(g * blocks_in_buffer, last))
+
+    with _read_ahead(rows, block_size) as read_ahead:
+        for i, g in enumerate(buffers):
+            buffer = np.concatenate(
+                [np.asarray(rows[j * block_size : (j + 1) * block_size]) for j in blocks_of(g)]
+            )
+            if i + 1 < len(buffers):
+                read_ahead(blocks_of(buffers[i + 1]))
+            # buffer g's own stream, the same in every shard; numpy's shuffle of 32-bit
+            # positions and take() cost half as much as torch's randperm and indexing
+            order = np.arange(len(buffer), dtype=np.int32)
+            np.random.default_rng(np.random.SeedSequence(key, spawn_key=(g,))).shuffle(order)
+            buffer = torch.from_numpy(np.take(buffer, order, axis=0))
+            for start in range(0, len(buffer), batch_size):
+                batch = buffer[start : start + batch_size]
+                yield batch[:, :-1], batch[:, -1:]
+
+
+@contextlib.contextmanager
+def _read_ahead(rows, block_size: int) -> Iterator[Callable[[list[int]], None]]:
+    """A function that asks the kernel to start reading blocks of a memory-mapped file.
+
+    posix_fadvise(POSIX_FADV_WILLNEED) returns at once; the kernel reads in the
+    background. For rows that are not a file, the function does nothing.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    filename = getattr(rows, "filename", None)
+    if filename is None or not hasattr(os, "posix_fadvise"):
+        yield lambda blocks: None
+        return
+    row_bytes = rows.dtype.itemsize * rows.shape[1]
+    descriptor = os.open(filename, os.O_RDONLY)
+
+    def read_ahead(blocks: list[int]) -> None:
+        for j in blocks:
+            os.posix_fadvise(
+                descriptor,
+                rows.offset + j * block_size * row_bytes,
+                block_size * row_bytes,
+                os.POSIX_FADV_WILLNEED,
+            )
+
+    try:
+        yield read_ahead
+    finally:
+        os.close(descriptor)
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 21)
+# (book/exercises.md, cell 41)
 
 
-class SyntheticRegressionStream(torch.utils.data.IterableDataset):
+def drop_cached(path: Path) -> None:
+    """Evict `path` from the page cache, so that the next read of it goes to the disk.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(descriptor)
+
+
+def time_reads(
+    path: Path,
+    block_size: int,
+    blocks_in_buffer: int,
+    batch_size: int = 1024,
+    random_rows: int = 2000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Rows per second: a sequential read, a shuffled epoch, and single rows at random offsets.
+
+    The file leaves the page cache before each measurement, but for a second
+    shuffled epoch, which shows what the shuffle costs without the disk. The
+    random-row figure is measured on `random_rows` rows and stands for an epoch.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    rows = open_regression_file(path)
+    n, row_bytes, offset = len(rows), rows.shape[1] * 4, rows.offset
+    rates = {}
+    drop_cached(path)
+    start = time.perf_counter()
+    with open(path, "rb", buffering=0) as file:
+        while file.read(2**23):
+            pass
+    rates["sequential read"] = n / (time.perf_counter() - start)
+    drop_cached(path)
+    for name in ("shuffled epoch", "shuffled epoch, file cached"):  # cached: left by the first
+        start = time.perf_counter()
+        seen = sum(
+            len(y)
+            for _, y in read_shuffled_blocks(
+                np.load(path, mmap_mode="r"), batch_size, block_size, blocks_in_buffer, key=seed
+            )
+        )
+        rates[name] = seen / (time.perf_counter() - start)
+    drop_cached(path)
+    picks = np.random.default_rng(seed).integers(0, n, random_rows)
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        start = time.perf_counter()
+        for i in picks.tolist():
+            os.pread(descriptor, row_bytes, offset + i * row_bytes)
+        rates["random rows"] = random_rows / (time.perf_counter() - start)
+    finally:
+        os.close(descriptor)
+    return rates
+
+
+# Solutions to the Exercises
+# (book/exercises.md, cell 45)
+
+
+def distributed_rank(rank: int | None, world_size: int | None) -> tuple[int, int]:
+    """(rank, world_size): as given, else the process group's, else (0, 1).
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    if rank is None and world_size is None:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return torch.distributed.get_rank(), torch.distributed.get_world_size()
+        return 0, 1
+    if rank is None or world_size is None:
+        raise ValueError(
+            f"give both rank and world_size or neither, got rank={rank!r} "
+            f"and world_size={world_size!r}"
+        )
+    world_size = check_integer("world_size", world_size, minimum=1)
+    if not 0 <= check_integer("rank", rank, minimum=0) < world_size:
+        raise ValueError(f"rank must be in range(world_size={world_size}), got {rank!r}")
+    return rank, world_size
+
+
+def shard_index(rank: int, world_size: int, worker: int) -> int:
+    """The shard of loader worker `worker` on rank `rank`: rank + world_size * worker.
+
+    Rank r's loader interleaves its workers' items, so it yields the items
+    r, r + world_size, r + 2 * world_size, ... of the epoch in order.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+    return rank + world_size * worker
+
+
+class EpochShards(torch.utils.data.IterableDataset):
+    """An iterable dataset read in numbered epochs, split across ranks and loader workers.
+
+    Call ``set_epoch(e)`` before each epoch, as with ``DistributedSampler``.
+    ``shard()`` tells a pass which shard it is; subclasses yield that share.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+
+    def __init__(self, rank: int | None = None, world_size: int | None = None):
+        self.rank, self.world_size = distributed_rank(rank, world_size)
+        # Loader workers iterate copies of this object. Shared memory lets them
+        # see set_epoch, even workers that persist from one epoch to the next.
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
+
+    @property
+    def epoch(self) -> int:
+        """The epoch that the next pass yields."""
+        return int(self._epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch of the next pass; a training loop calls it each epoch."""
+        epoch = check_integer("epoch", epoch, minimum=0)
+        if epoch >= 2**63:
+            raise ValueError(f"epoch must be below 2**63, got {epoch!r}")
+        self._epoch.fill_(epoch)
+
+    def shard(self) -> tuple[int, int]:
+        """(this process's shard, number of shards), counting ranks and loader workers."""
+        worker = torch.utils.data.get_worker_info()
+        worker_id, workers = (0, 1) if worker is None else (worker.id, worker.num_workers)
+        return shard_index(self.rank, self.world_size, worker_id), self.world_size * workers
+
+
+# Solutions to the Exercises
+# (book/exercises.md, cell 47)
+
+
+class BlockShuffledDataset(EpochShards):
+    """Minibatches of a dataset file (or of any rows table) in block-shuffled order.
+
+    Defined in Solutions to the Exercises (book/exercises.md).
+    """
+
+    def __init__(
+        self,
+        rows,
+        batch_size: int,
+        block_size: int,
+        blocks_in_buffer: int,
+        seed: int = 0,
+        rank: int | None = None,
+        world_size: int | None = None,
+    ):
+        super().__init__(rank, world_size)
+        self.path = Path(rows) if isinstance(rows, str | os.PathLike) else None
+        self._rows = open_regression_file(self.path) if self.path else rows
+        self.batch_size = check_integer("batch_size", batch_size, minimum=1)
+        self.block_size = check_integer("block_size", block_size, minimum=1)
+        self.blocks_in_buffer = check_integer("blocks_in_buffer", blocks_in_buffer, minimum=1)
+        self.seed = check_integer("seed", seed, minimum=0)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        if self.path is not None:
+            state["_rows"] = None  # each process maps the file itself
+        return state
+
+    @property
+    def rows(self):
+        if self._rows is None:
+            self._rows = open_regression_file(self.path)
+        return self._rows
+
+    def epoch_key(self, epoch: int) -> int:
+        """The permutation key of an epoch: a hash of the seed and the epoch."""
+        return hash_key(3, self.seed, epoch)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        shard, num_shards = self.shard()
+        return read_shuffled_blocks(
+            self.rows,
+            self.batch_size,
+            self.block_size,
+            self.blocks_in_buffer,
+            self.epoch_key(self.epoch),
+            shard,
+            num_shards,
+        )
+
+
+# Solutions to the Exercises
+# (book/exercises.md, cell 54)
+
+
+class SyntheticRegressionStream(EpochShards):
     """Minibatches of linear-regression data drawn on demand, never stored.
 
-    Minibatch ``k`` of epoch ``e`` is drawn from a generator seeded from
-    ``(seed, e, k)`` alone, so it can be recomputed on its own, in any order and
-    in any worker process. Call ``set_epoch(e)`` before each epoch, as with
-    ``DistributedSampler``. With ``fresh_each_epoch=False`` the epoch is ignored
-    and every pass yields the same data.
+    Minibatch ``k`` of epoch ``e`` is drawn from a seed computed from ``(seed,
+    e, k)`` alone, so it can be recomputed on its own, in any order, in any
+    worker process and on any rank. Call ``set_epoch(e)`` before each epoch, as
+    with ``DistributedSampler``. With ``fresh_each_epoch=False`` the epoch is
+    ignored and every pass yields the same data. An epoch is split across ranks
+    and loader workers: rank r reads minibatches r, r + world_size, ...
 
     Defined in Solutions to the Exercises (book/exercises.md).
     """
@@ -166,63 +885,69 @@ class SyntheticRegressionStream(torch.utils.data.IterableDataset):
         num_batches: int = 32,
         seed: int = 0,
         fresh_each_epoch: bool = True,
+        rank: int | None = None,
+        world_size: int | None = None,
     ):
+        super().__init__(rank, world_size)
         self.w = check_weights(w)
         self.b = check_real("b", b)
         self.noise = check_real("noise", noise, minimum=0)
         self.batch_size = check_integer("batch_size", batch_size, minimum=1)
         self.num_batches = check_integer("num_batches", num_batches, minimum=1)
+        if self.num_batches > TORCH_SEEDS:
+            raise ValueError(f"num_batches must be at most 2**32, got {num_batches!r}")
         self.seed = check_integer("seed", seed, minimum=0)
         if self.seed >= 2**64:
             raise ValueError(f"seed must be below 2**64, got {seed!r}")
         self.fresh_each_epoch = fresh_each_epoch
-        # Loader workers iterate copies of this object. Shared memory lets them
-        # see set_epoch, even workers that persist from one epoch to the next.
-        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
+        self.coefficients = torch.cat([self.w, torch.tensor([self.noise])]).reshape(-1, 1)
+        # Minibatch seeds: a keyed permutation of torch's 2**32 seeds, with one key
+        # for fresh streams and another for fixed ones.
+        self.seeds = PseudorandomPermutation(
+            TORCH_SEEDS, hash_key(int(fresh_each_epoch), self.seed)
+        )
 
     @property
-    def epoch(self) -> int:
-        """The epoch that the next pass over the stream yields."""
-        return int(self._epoch)
+    def epochs(self) -> int:
+        """How many epochs have minibatches all different from those of other epochs."""
+        return TORCH_SEEDS // self.num_batches if self.fresh_each_epoch else 2**63
 
     def set_epoch(self, epoch: int) -> None:
-        """Choose the epoch of the next pass; a training loop calls it each epoch."""
-        epoch = check_integer("epoch", epoch, minimum=0)
-        if epoch >= 2**63:
-            raise ValueError(f"epoch must be below 2**63, got {epoch!r}")
-        self._epoch.fill_(epoch)
+        if isinstance(epoch, numbers.Integral) and epoch >= self.epochs:
+            raise ValueError(
+                f"epoch must be below {self.epochs:,} for num_batches="
+                f"{self.num_batches:,} (2**32 minibatch seeds), got {epoch!r}"
+            )
+        super().set_epoch(epoch)
 
     def batch_seed(self, epoch: int, k: int) -> int:
-        """The seed of minibatch `k` of `epoch`: a hash of a key no other has.
+        """The 32-bit seed of minibatch `k` of `epoch`; no other minibatch of the stream has it.
 
-        SeedSequence hashes a list of 32-bit words. It pads lists shorter than
-        four words with zeros and splits numbers above 32 bits into several
-        words, so lists of different lengths can collide. Here every list has
-        the same layout: a word for the mode, then two words each for the seed,
-        the epoch and `k`.
+        The counter epoch * num_batches + k (k alone when the stream is fixed) goes
+        through a keyed permutation of the 2**32 seeds that torch's generator
+        distinguishes, so different counters always get different seeds.
         """
         if not 0 <= k < self.num_batches:
             raise IndexError(f"k must be in range({self.num_batches}), got {k!r}")
-        fields = (1, self.seed, epoch, k) if self.fresh_each_epoch else (0, self.seed, 0, k)
-        words = [fields[0]]
-        for value in fields[1:]:
-            if not 0 <= value < 2**64:
-                raise ValueError(f"seed, epoch and k must be in [0, 2**64), got {value!r}")
-            words += [value & 0xFFFFFFFF, value >> 32]
-        return int(np.random.SeedSequence(words).generate_state(1, np.uint64)[0])
+        if not 0 <= epoch < self.epochs:
+            raise ValueError(f"epoch must be in range({self.epochs:,}), got {epoch!r}")
+        return self.seeds(epoch * self.num_batches + k if self.fresh_each_epoch else k)
 
-    def batch(self, epoch: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(
+        self, epoch: int, k: int, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Minibatch `k` of epoch `epoch`, the same wherever it is computed."""
-        generator = torch.Generator().manual_seed(self.batch_seed(epoch, k))
-        X = torch.randn(self.batch_size, len(self.w), generator=generator)
-        noise = torch.randn(self.batch_size, 1, generator=generator) * self.noise
-        return X, X @ self.w.reshape(-1, 1) + self.b + noise
+        rows = draw_rows(
+            self.coefficients, self.b, self.batch_size, self.batch_seed(epoch, k), generator
+        )
+        return rows[:, :-1], rows[:, -1:]
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         epoch = self.epoch  # read once, when the pass starts
-        worker = torch.utils.data.get_worker_info()
-        first, step = (0, 1) if worker is None else (worker.id, worker.num_workers)
-        return (self.batch(epoch, k) for k in range(first, self.num_batches, step))
+        shard, num_shards = self.shard()
+        generator = torch.Generator()  # reseeded for every minibatch
+        return (self.batch(epoch, k, generator) for k in range(shard, self.num_batches, num_shards))
 
     def __len__(self) -> int:
-        return self.num_batches
+        """How many minibatches this rank reads in an epoch."""
+        return len(range(self.rank, self.num_batches, self.world_size))

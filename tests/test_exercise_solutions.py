@@ -9,9 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from d2lsave import (
+    TORCH_SEEDS,
+    BlockShuffledDataset,
     PseudorandomPermutation,
+    RegressionRows,
     SyntheticRegressionStream,
+    distributed_rank,
+    hash_key,
     read_shuffled_blocks,
+    shard_index,
     write_regression_file,
 )
 
@@ -54,7 +60,9 @@ def test_pseudorandom_permutation_depends_on_the_key_and_rejects_bad_indices():
 
 
 def test_regression_file_and_block_shuffle(tmp_path):
-    rows = write_regression_file(tmp_path / "d.npy", [2, -3.4], 4.2, 0.0, 2500, chunk=300)
+    rows = write_regression_file(
+        tmp_path / "d.npy", [2, -3.4], 4.2, 0.0, 2500, chunk=300, progress=False
+    )
     reloaded = np.load(tmp_path / "d.npy", mmap_mode="r")
     assert reloaded.shape == (2500, 3)
     expected = reloaded[:, :2] @ [2, -3.4] + 4.2
@@ -151,17 +159,49 @@ def test_fresh_and_fixed_streams_never_share_a_minibatch():
     assert len(found) == 3 * (6 * 6 + 6)
 
 
-def test_batch_seeds_differ_at_the_word_boundaries():
-    values = [0, 1, 2**32 - 1, 2**32, 2**32 + 1, 2**63]
+def test_hash_key_differs_at_the_word_boundaries():
+    values = [0, 1, 2**32 - 1, 2**32, 2**32 + 1, 2**63, 2**64 - 1]
+    inputs = {(), (0,), (0, 0), (0, 0, 0)}
+    inputs |= {(mode, seed) for mode in (0, 1) for seed in values}
+    inputs |= {(a, b, c) for a in values for b in values[:3] for c in values[:3]}
+    keys = {hash_key(*words) for words in inputs}
+    assert len(keys) == len(inputs) == 79
+    with pytest.raises(ValueError, match="hash_key takes integers in \\[0, 2\\*\\*64\\)"):
+        hash_key(2**64)
+
+
+def test_batch_seeds_are_distinct_32_bit_seeds():
+    """torch's CPU generator keeps the low 32 bits of a seed: larger seeds would repeat."""
     seeds = []
-    for seed in values:
+    for seed in [0, 1, 2**32, 2**64 - 1]:
         for fresh in (True, False):
             stream = SyntheticRegressionStream(
-                [1.0], 0.0, num_batches=2**64, seed=seed, fresh_each_epoch=fresh
+                [1.0], 0.0, num_batches=7, seed=seed, fresh_each_epoch=fresh
             )
-            for epoch in values if fresh else [0]:
-                seeds += [stream.batch_seed(epoch, k) for k in values]
-    assert len(set(seeds)) == len(seeds) == 6 * (6 * 6 + 6)
+            for epoch in [0, 1, 5, stream.epochs - 1] if fresh else [0]:
+                seeds += [stream.batch_seed(epoch, k) for k in range(7)]
+    assert all(0 <= seed < TORCH_SEEDS for seed in seeds)
+    assert len(set(seeds)) == len(seeds)
+
+
+def test_a_stream_has_as_many_epochs_as_32_bit_seeds_allow():
+    stream = SyntheticRegressionStream([1.0], 0.0, num_batches=1000)
+    assert stream.epochs == TORCH_SEEDS // 1000
+    stream.set_epoch(stream.epochs - 1)
+    with pytest.raises(ValueError, match="epoch must be below 4,294,967"):
+        stream.set_epoch(stream.epochs)
+    with pytest.raises(ValueError, match="num_batches must be at most 2\\*\\*32"):
+        SyntheticRegressionStream([1.0], 0.0, num_batches=2**32 + 1)
+
+
+def test_a_minibatch_computed_alone_equals_the_one_of_a_full_pass():
+    """Bit for bit, in this process (workers: above; another rank: test_sharding.py)."""
+    stream = SyntheticRegressionStream([2, -3.4], 4.2, seed=8, batch_size=1024, num_batches=6)
+    stream.set_epoch(4)
+    full_pass = list(stream)
+    for k in (5, 0, 3):
+        alone = stream.batch(4, k)
+        assert all(torch.equal(a, b) for a, b in zip(alone, full_pass[k], strict=True))
 
 
 def test_stream_gives_the_same_batches_with_worker_processes():
@@ -181,3 +221,93 @@ def test_stream_rejects_bad_arguments():
         stream.set_epoch(-1)
     with pytest.raises(IndexError, match="range"):
         stream.batch(0, 3)
+
+
+ROWS = {"w": [2.0, -3.4], "b": 4.2, "noise": 0.01, "seed": 4}
+
+
+def test_rows_are_the_same_however_they_are_indexed():
+    rows = RegressionRows(**ROWS, num_examples=1000, block_size=64)
+    everything = rows[:]
+    assert everything.shape == (1000, 3) and everything.dtype == np.float32
+    assert np.array_equal(rows[60:200], everything[60:200])  # across block boundaries
+    assert np.array_equal(rows[999], everything[-1]) and np.array_equal(rows[-1], rows[999])
+    assert np.array_equal(rows.block(15), everything[960:])  # the last, short block
+    assert rows[5:5].shape == (0, 3)
+    labels = everything[:, :2] @ np.array([2.0, -3.4], np.float32) + 4.2
+    assert (everything[:, 2] - labels).std() == pytest.approx(0.01, rel=0.1)
+
+
+def test_no_two_blocks_repeat():
+    """Seeds hashed to 64 bits would give torch the same 32 bits for some pair of blocks."""
+    rows = RegressionRows(**ROWS, num_examples=3000 * 2, block_size=2)
+    seeds = [rows.seeds(j) for j in range(rows.num_blocks)]
+    assert all(seed < TORCH_SEEDS for seed in seeds) and len(set(seeds)) == len(seeds)
+    firsts = {rows.block(j)[0].tobytes() for j in range(rows.num_blocks)}
+    assert len(firsts) == rows.num_blocks
+
+
+def test_a_trillion_rows_cost_one_block_each():
+    huge = RegressionRows(**ROWS, num_examples=10**12)
+    i = 987_654_321_098
+    block = huge.block(i // 4096)
+    assert np.array_equal(huge[i], block[i % 4096])
+    assert np.array_equal(huge[i - 1 : i + 2][1], huge[i])
+    assert huge[10**12 - 1].shape == (3,)
+    with pytest.raises(IndexError, match="range"):
+        huge[10**12]
+    with pytest.raises(TypeError, match="step 1"):
+        huge[::2]
+
+
+def _epoch(rows, shards: int, **options) -> list[bytes]:
+    """Every minibatch of one epoch, read by `shards` shards one after the other."""
+    return [
+        torch.cat([X, y], 1).numpy().tobytes()
+        for shard in range(shards)
+        for X, y in read_shuffled_blocks(rows, **options, shard=shard, num_shards=shards)
+    ]
+
+
+@pytest.mark.parametrize("n", [1000, 1037])
+@pytest.mark.parametrize("shards", [2, 3, 7])
+def test_shards_together_read_every_row_once_and_match_one_pass(n, shards):
+    """The same code path as the trillion rows above, on a size we can check exhaustively."""
+    rows = RegressionRows(**ROWS, num_examples=n, block_size=50)
+    options = {"batch_size": 32, "block_size": 50, "blocks_in_buffer": 3, "key": 11}
+    sharded = _epoch(rows, shards, **options)
+    assert sorted(sharded) == sorted(_epoch(rows, 1, **options))
+    read = np.frombuffer(b"".join(sharded), np.float32).reshape(-1, 3)
+    everything = rows[:]
+    assert len(read) == n
+    assert np.array_equal(
+        read[np.lexsort(read.T[::-1])], everything[np.lexsort(everything.T[::-1])]
+    )
+
+
+def test_block_shuffled_dataset_splits_epochs_over_workers_and_ranks():
+    rows = RegressionRows(**ROWS, num_examples=1037, block_size=50)
+    epochs = []
+    for epoch in (0, 1):
+        read = []
+        for rank in (0, 1):
+            dataset = BlockShuffledDataset(rows, 32, 50, 3, seed=1, rank=rank, world_size=2)
+            dataset.set_epoch(epoch)
+            loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=2)
+            read += [torch.cat([X, y], 1) for X, y in loader]
+        labels = torch.cat(read)[:, -1]
+        assert torch.equal(labels.sort().values, torch.from_numpy(np.sort(rows[:][:, -1])))
+        epochs.append(labels)
+    assert not torch.equal(*epochs)
+
+
+def test_shards_and_ranks_are_checked():
+    assert distributed_rank(None, None) == (0, 1)
+    assert distributed_rank(1, 3) == (1, 3)
+    assert [shard_index(r, 2, w) for r in (0, 1) for w in (0, 1)] == [0, 2, 1, 3]
+    with pytest.raises(ValueError, match="rank must be in range\\(world_size=2\\), got 2"):
+        distributed_rank(2, 2)
+    with pytest.raises(ValueError, match="give both rank and world_size"):
+        distributed_rank(0, None)
+    with pytest.raises(ValueError, match="shard must be in range\\(3\\), got 3"):
+        next(read_shuffled_blocks(np.zeros((10, 2)), 2, 2, 1, key=0, shard=3, num_shards=3))
