@@ -134,8 +134,44 @@ def explorer_draws(seed: int, count: int) -> tuple[np.ndarray, np.ndarray, np.nd
 # (book/explorer.md, cell 6)
 
 EXPLORER_ESM = r"""
-const COLORS = {points: "rgba(90, 90, 90, 0.45)", batch: "#E69F00", edge: "#000000",
-                truth: "#000000", fit: "#0072B2", axis: "#444444", text: "#222222"};
+// Colours for a light and a dark page, Okabe-Ito where they carry meaning. Each contrasts with
+// its background by at least 3:1 for points and lines (a single grey dot included) and 4.5:1 for
+// text; the dark background is the book's own dark background.
+const PALETTES = {
+  light: {background: "#ffffff", points: "rgba(60, 60, 60, 0.6)", batch: "#E69F00",
+          edge: "#000000", truth: "#000000", truthName: "black", fit: "#0072B2",
+          axis: "#444444", text: "#222222"},
+  dark: {background: "#121212", points: "rgba(210, 210, 210, 0.6)", batch: "#E69F00",
+         edge: "#000000", truth: "#ffffff", truthName: "white", fit: "#56B4E9",
+         axis: "#b0b8bf", text: "#ced6dd"},
+};
+let COLORS = PALETTES.light;
+const DARK_QUERY = "(prefers-color-scheme: dark)";
+
+// The colour scheme of the page around the explorer: the book's theme switch (data-theme on
+// <html>), else JupyterLab's theme (data-jp-theme-light on <body>), else the system setting.
+function pageScheme() {
+  const theme = document.documentElement.dataset.theme;
+  if (theme === "dark" || theme === "light") return theme;
+  const lab = document.body && document.body.dataset.jpThemeLight;
+  if (lab === "true" || lab === "false") return lab === "true" ? "light" : "dark";
+  return window.matchMedia && window.matchMedia(DARK_QUERY).matches ? "dark" : "light";
+}
+
+// Call `onChange` whenever any of those three signals changes; returns a function that stops.
+function watchScheme(onChange) {
+  const observer = new MutationObserver(onChange);
+  observer.observe(document.documentElement, {attributes: true, attributeFilter: ["data-theme"]});
+  if (document.body) {
+    observer.observe(document.body, {attributes: true, attributeFilter: ["data-jp-theme-light"]});
+  }
+  const query = window.matchMedia ? window.matchMedia(DARK_QUERY) : null;
+  if (query) query.addEventListener("change", onChange);
+  return () => {
+    observer.disconnect();
+    if (query) query.removeEventListener("change", onChange);
+  };
+}
 const NAMES = ["n", "w1", "w2", "b", "noise", "batch_size", "seed", "y_limit"];
 
 // The generator of explorer_draws, step for step: the same integer hashes, and only
@@ -294,24 +330,43 @@ function render({model, el}) {
   readout.style.fontFamily = "monospace"; readout.style.whiteSpace = "pre-wrap";
   const legend = document.createElement("p");
   legend.className = "explorer-legend";
-  legend.textContent = "Grey dots: all examples. Orange squares with black edges: the first " +
-    "minibatch. Dashed black line: the true slope and intercept. Solid blue line: least squares.";
+  const describe = () => {
+    legend.textContent = "Grey dots: all examples. Orange squares with black edges: the first " +
+      `minibatch. Dashed ${COLORS.truthName} line: the true slope and intercept. ` +
+      "Solid blue line: least squares.";
+  };
   el.classList.add("regression-explorer");
   el.append(canvas, readout, legend);
   el.__drawTimes = [];
   let pending = false;
 
-  // The standard sliders show their label beside the handle; give each handle that label
-  // as its accessible name too, so a screen reader announces which setting it moves.
+  // The standard sliders show their label beside the handle; give each handle that label as
+  // its accessible name too, so a screen reader announces which setting it moves. ipywidgets 8
+  // (JupyterLab, the book) draws noUiSlider handles that are ARIA sliders with their values
+  // already; ipywidgets 7 (classic Notebook, Colab) draws jQuery UI handles with no role, so
+  // those also get the slider role, and their range and value from this panel's model.
   function nameSliderHandles() {
     const box = el.closest(".widget-vbox") || document;
+    const ranges = model.get("slider_ranges") || {};
     for (const slider of box.querySelectorAll(".widget-slider")) {
-      const handle = slider.querySelector("[role=slider]");
+      const handle = slider.querySelector("[role=slider], .ui-slider-handle");
       const label = slider.querySelector(".widget-label");
-      if (handle && label && !handle.hasAttribute("aria-label")) {
-        handle.setAttribute("aria-label", label.textContent);
+      if (!handle || !label) continue;
+      if (!handle.hasAttribute("aria-label")) handle.setAttribute("aria-label", label.textContent);
+      if (handle.classList.contains("ui-slider-handle")) {
+        describeHandle(handle, ranges[label.textContent]);
       }
     }
+  }
+
+  // Role, range and current value of a jQuery UI handle; `range` is [trait, minimum, maximum].
+  function describeHandle(handle, range) {
+    handle.setAttribute("role", "slider");
+    if (!range) return;
+    const [trait, minimum, maximum] = range;
+    handle.setAttribute("aria-valuemin", String(minimum));
+    handle.setAttribute("aria-valuemax", String(maximum));
+    handle.setAttribute("aria-valuenow", String(model.get(trait)));
   }
 
   function draw() {
@@ -329,7 +384,10 @@ function render({model, el}) {
     }
     const ctx = canvas.getContext("2d");
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.fillStyle = "#ffffff"; ctx.fillRect(0, 0, width, height);
+    const scheme = pageScheme();
+    COLORS = PALETTES[scheme];
+    describe();
+    ctx.fillStyle = COLORS.background; ctx.fillRect(0, 0, width, height);
     drawPanel(ctx, [60, 12, 300, 240], s.x1, s, 0, [-limit, limit]);
     drawPanel(ctx, [440, 12, 300, 240], s.x2, s, 1, [-limit, limit]);
     ctx.save(); ctx.translate(14, 132); ctx.rotate(-Math.PI / 2); ctx.textAlign = "center";
@@ -348,7 +406,7 @@ function render({model, el}) {
       : "least squares: not determined by these points");
     canvas.setAttribute("aria-label", `Scatter plots of ${s.n} labels against each feature; ` +
       `${s.batch.length} minibatch examples highlighted. ${readout.textContent}`);
-    Object.assign(el.dataset, {points: String(s.n), highlighted: String(s.batch.length),
+    Object.assign(el.dataset, {scheme, points: String(s.n), highlighted: String(s.batch.length),
                                seed: String(s.seed), outside: String(outside),
                                yMin: String(yMin), yMax: String(yMax),
                                axisMin: String(-limit), axisMax: String(limit)});
@@ -363,9 +421,15 @@ function render({model, el}) {
     if (!pending) { pending = true; queueMicrotask(draw); }
   }
   for (const name of NAMES) model.on(`change:${name}`, schedule);
+  model.on("change:slider_ranges", nameSliderHandles);
+  const unwatch = watchScheme(schedule);  // the page switched between light and dark
   draw();
   setTimeout(nameSliderHandles, 0);  // the sliders may be attached after this view
-  return () => { for (const name of NAMES) model.off(`change:${name}`, schedule); };
+  return () => {
+    for (const name of NAMES) model.off(`change:${name}`, schedule);
+    model.off("change:slider_ranges", nameSliderHandles);
+    unwatch();
+  };
 }
 
 export default { render };
@@ -391,6 +455,9 @@ class ScatterPanel(anywidget.AnyWidget):
     noise = traitlets.Float(0.01).tag(sync=True)
     batch_size = traitlets.Int(32).tag(sync=True)
     y_limit = traitlets.Float(30.0).tag(sync=True)  # the label axis: -y_limit to y_limit
+    # slider label -> [trait, minimum, maximum], for front ends whose slider handles do not
+    # announce their range and value themselves (ipywidgets 7)
+    slider_ranges = traitlets.Dict().tag(sync=True)
 
 
 # Exploring the Data with Sliders > How the explorer works
@@ -472,14 +539,27 @@ class RegressionExplorer(ipywidgets.VBox):
                 continuous_update=True,
                 style={"description_width": "initial"},
             )
-        self.panel = ScatterPanel(**values, y_limit=self.y_limit)
+        self.panel = ScatterPanel(
+            **values, y_limit=self.y_limit, slider_ranges=self._slider_ranges()
+        )
         for name, slider in self.sliders.items():
             self.links[name] = ipywidgets.jslink((slider, "value"), (self.panel, name))
+            slider.observe(self._update_ranges, names=["min", "max"])
         grid = ipywidgets.GridBox(
             list(self.sliders.values()),
             layout=ipywidgets.Layout(grid_template_columns="repeat(auto-fill, minmax(280px, 1fr))"),
         )
         super().__init__([grid, self.panel])
+
+    def _slider_ranges(self) -> dict[str, list]:
+        """Each slider's label, with the trait it sets and its range, as the panel gets them."""
+        return {
+            slider.description: [name, slider.min, slider.max]
+            for name, slider in self.sliders.items()
+        }
+
+    def _update_ranges(self, change) -> None:
+        self.panel.slider_ranges = self._slider_ranges()
 
     def __repr__(self) -> str:
         settings = ", ".join(f"{k}={v!r}" for k, v in self.values.items())

@@ -277,3 +277,13 @@ def test_the_classroom_answers_hold_for_the_committed_seeds():
     assert ratio < 10 < 1000**0.5
     explorer.set(n=1000, noise=0.01, b=-4.2)
     assert explorer.fit()["w1_error"] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_the_panel_knows_each_sliders_label_and_range(explorer):
+    """The panel tells front ends whose handles lack ARIA values each slider's range."""
+    ranges = explorer.panel.slider_ranges
+    assert ranges["data seed"] == ["seed", 0, 999]
+    assert ranges["examples n"] == ["n", 10, 2000]
+    assert set(ranges) == {slider.description for slider in explorer.sliders.values()}
+    explorer.sliders["b"].max = 20.0
+    assert explorer.panel.slider_ranges["bias b"] == ["b", -10.0, 20.0]

@@ -200,3 +200,30 @@ def test_answers_open_from_the_keyboard(page):
     page.keyboard.press("Enter")
     answer.wait_for(state="visible", timeout=5_000)
     assert "10.00002" in answer.inner_text()
+
+
+# A slider as ipywidgets 7 draws it (classic Notebook, Colab): a jQuery UI handle, no ARIA role.
+JQUERY_UI_SLIDER = """e => {
+  const slider = document.createElement("div");
+  slider.className = "widget-slider widget-hslider";
+  slider.innerHTML = '<label class="widget-label">data seed</label>' +
+    '<div class="slider ui-slider"><span class="ui-slider-handle" tabindex="0"></span></div>';
+  e.closest(".widget-vbox").append(slider);
+  return slider.querySelector(".ui-slider-handle").hasAttribute("role");
+}"""
+
+
+def test_jquery_ui_handles_become_named_sliders_that_follow_the_value(page):
+    """ipywidgets 7 handles get the slider role, their label and range, and the current value."""
+    assert explorer(page).evaluate(JQUERY_UI_SLIDER) is False
+    set_slider(page, "seed", 7)
+    handle = page.locator(".widget-slider .ui-slider-handle")
+    assert handle.get_attribute("role") == "slider"
+    assert handle.get_attribute("aria-label") == LABELS["seed"]
+    assert (handle.get_attribute("aria-valuemin"), handle.get_attribute("aria-valuemax")) == (
+        "0",
+        "999",
+    )
+    assert handle.get_attribute("aria-valuenow") == "7"
+    set_slider(page, "seed", 12)
+    assert handle.get_attribute("aria-valuenow") == "12"

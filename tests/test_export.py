@@ -13,6 +13,7 @@ from markdown_it import MarkdownIt
 from tests.conftest import ROOT
 from tools import export_notebooks as export
 from tools.book_notebooks import toc_notebooks
+from tools.setup_cell import SETUP_CELL
 
 NOTEBOOKS = toc_notebooks()
 EXPORTS = {md: export.exported_path(md) for md in NOTEBOOKS}
@@ -133,7 +134,7 @@ def test_code_cells_and_outputs_are_kept(md):
     ours = [c for c in read(EXPORTS[md]).cells if c.cell_type == "code"]
     assert [(c.source, c.outputs) for c in ours] == [(c.source, c.outputs) for c in book]
     setup = ours[0]
-    assert "REQUIREMENTS" in setup.source and "hide-cell" in setup.metadata["tags"]
+    assert setup.source == SETUP_CELL and "hide-cell" in setup.metadata["tags"]
     assert setup.metadata["jupyter"]["source_hidden"] is True
 
 

@@ -144,3 +144,36 @@ def watch(page, allowed: tuple[str, ...]) -> PageLog:
     page.on("pageerror", lambda error: log.console_errors.append(str(error)))
     page.on("requestfailed", lambda r: log.failed_requests.append(r.url))
     return log
+
+
+def open_in_mode(browser, server: str, path: str, mode: str, scale: float = 1):
+    """A new page at `path` of the book's server, offline, in a colour mode a reader chose.
+
+    The theme keeps the reader's choice in localStorage ("mode": light, dark or auto) and sets
+    `data-theme` on <html> from it before the page is drawn.
+    """
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, device_scale_factor=scale
+    )
+    context.add_init_script(f"localStorage.setItem('mode', '{mode}')")
+    page = context.new_page()
+    page.log = watch(page, allowed=(server, "data:"))
+    page.goto(f"{server}/{path}", wait_until="networkidle")
+    return page
+
+
+def relative_luminance(rgb) -> float:
+    """WCAG 2.1 relative luminance of an sRGB colour given as 0-255 channels."""
+
+    def linear(channel: float) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(first, second) -> float:
+    """WCAG 2.1 contrast ratio of two colours, from 1 (same) to 21 (black on white)."""
+    lighter, darker = sorted((relative_luminance(first), relative_luminance(second)))[::-1]
+    return (lighter + 0.05) / (darker + 0.05)

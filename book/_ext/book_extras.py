@@ -223,7 +223,27 @@ def merge_package_digests(
             getattr(env, DIGESTS)[docname] = getattr(other, DIGESTS)[docname]
 
 
+def visit_hidden_cell(self: Any, node: Any) -> None:
+    """Open a hidden code cell's toggle as myst-nb does, but named by the text it shows.
+
+    myst-nb names every such toggle "Toggle hidden content" while it shows "Show code cell
+    source": a name that leaves out the visible text fails WCAG 2.5.3 (Label in Name).
+    """
+    from myst_nb.sphinx_ import visit_HideCellInput
+
+    start = len(self.body)
+    visit_HideCellInput(self, node)
+    self.body[start:] = [
+        part.replace('<summary aria-label="Toggle hidden content">', "<summary>")
+        for part in self.body[start:]
+    ]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput
+
+    # myst-nb's toggles of hidden cells, named by the text they show (see visit_hidden_cell)
+    app.add_node(HideCodeCellNode, override=True, html=(visit_hidden_cell, depart_HideCellInput))
     # Sphinx calls every html-page-context handler, in priority order; only the template name
     # is taken from the first one that returns a value. sphinx-thebe registers its scripts
     # before any page is written (env-before-read-docs), so the default priority sees them.
