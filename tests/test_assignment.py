@@ -371,6 +371,7 @@ def test_the_score_sheet_has_a_row_per_student_and_task(graded):
 # --- limits and bad input -----------------------------------------------------------------------
 
 
+@pytest.mark.processes
 def test_a_student_over_the_time_limit_is_stopped_with_everything_it_started(tmp_path, monkeypatch):
     """A kernel that ignores interrupts runs in a session of its own: stop it all the same."""
     started = tmp_path / "grandchild.pid"

@@ -116,7 +116,17 @@ LOADERS = {
 }
 
 
-@pytest.mark.parametrize("options", LOADERS.values(), ids=LOADERS.keys())
+# A spawned worker imports torch afresh (seconds): that case belongs to the full tier.
+SLOW_LOADERS = {"persistent spawned worker"}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param(options, id=name, marks=[pytest.mark.processes] * (name in SLOW_LOADERS))
+        for name, options in LOADERS.items()
+    ],
+)
 def test_set_epoch_reaches_the_loader_workers(options):
     stream = SyntheticRegressionStream([2, -3.4], 4.2, seed=4, batch_size=3, num_batches=5)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, **options)

@@ -23,6 +23,9 @@ from d2lsave import (
     write_regression_file,
 )
 
+# Every test here starts a process group of fresh processes: the full tier only.
+pytestmark = pytest.mark.processes
+
 RANKS, WORKERS, EPOCHS = 2, 2, (0, 1)
 # Neither divides evenly: 11 minibatches for 4 shards; 2503 rows make 26 blocks (the last of
 # 3 rows), 13 buffers of two blocks for 4 shards.

@@ -117,6 +117,7 @@ def test_a_write_killed_at_a_random_chunk_resumes_to_the_same_bytes(tmp_path, on
     assert json.loads(manifest_path(path).read_text()) == final
 
 
+@pytest.mark.processes
 def test_a_write_killed_by_the_shell_resumes_too(tmp_path, one_pass):
     """SIGKILL from outside, at whatever chunk the write has reached after a moment."""
     path = tmp_path / "rows.npy"
