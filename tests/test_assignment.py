@@ -486,11 +486,9 @@ def test_the_student_release_runs_in_a_colab_like_environment(released, tmp_path
     release passes its checks, the untouched one fails only where answers are missing, and
     the setup cell adds d2l and d2lsave without changing any package that was there."""
     try:
-        python = colab_smoke.find_python(colab_smoke.python_version())
+        venv = colab_smoke.prepare()
     except colab_smoke.NoPython as missing:
         pytest.skip(str(missing))
-    venv = colab_smoke.VENV
-    colab_smoke.make_environment(venv, python, colab_smoke.colab_installs(), colab_smoke.KERNEL)
     monkeypatch.setattr(colab_smoke, "DIST", tmp_path / "dist")  # not the book run's wheel
     before = colab_smoke.distributions(venv)
     assert before["ipywidgets"] == "7.7.1"

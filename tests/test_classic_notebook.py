@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import ast
 import os
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 
 import nbformat
@@ -23,7 +19,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tools import colab_smoke
-from tools.explorer_page import watch
+from tools.explorer_page import free_port, jupyter_server, watch
 from tools.notebooks import clear_outputs
 from tools.setup_cell import SETUP_CELL
 
@@ -67,21 +63,13 @@ def explorer_notebook(prepare: Callable[[nbformat.NotebookNode], None] | None = 
     return notebook
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def classic(tmp_path_factory) -> Iterator[str]:
     """Classic Notebook of the Colab-like environment on a scratch copy of the explorer."""
     try:
-        python = colab_smoke.find_python(colab_smoke.python_version())
+        venv = colab_smoke.prepare()
     except colab_smoke.NoPython as missing:
         pytest.skip(str(missing))
-    venv = colab_smoke.VENV
-    colab_smoke.make_environment(venv, python, colab_smoke.colab_installs(), colab_smoke.KERNEL)
     wheel = colab_smoke.build_wheel()
     folder = tmp_path_factory.mktemp("classic")
     nbformat.write(explorer_notebook(PREPARE), folder / "explorer.ipynb")
@@ -94,34 +82,21 @@ def classic(tmp_path_factory) -> Iterator[str]:
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
         PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
     )
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            str(venv / "bin" / "jupyter-notebook"),
-            "--no-browser",
-            "--allow-root",
-            f"--port={port}",
-            "--ip=127.0.0.1",
-            "--NotebookApp.token=",
-            "--NotebookApp.password=",
-            f"--notebook-dir={folder}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=environment,
-    )
-    url = f"http://127.0.0.1:{port}"
+    port = free_port()
+    command = [
+        str(venv / "bin" / "jupyter-notebook"),
+        "--no-browser",
+        "--allow-root",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        "--NotebookApp.token=",
+        "--NotebookApp.password=",
+        f"--notebook-dir={folder}",
+    ]
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/tree", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        yield url
+        with jupyter_server(command, port, "tree", environment) as url:
+            yield url
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         try:
             colab_smoke.reset(venv)  # uninstall what the setup cell added
         except FileNotFoundError:

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from tests.conftest import ROOT
-from tools.explorer_page import LABELS, watch
+from tools.explorer_page import LABELS, free_port, jupyter_server, watch
 from tools.notebooks import clear_outputs
 
 
@@ -38,39 +35,22 @@ def lab(tmp_path_factory) -> str:
         JUPYTERLAB_SETTINGS_DIR=str(settings),
         JUPYTERLAB_WORKSPACES_DIR=str(tmp_path_factory.mktemp("lab-workspaces")),
     )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     jupyter = Path(sys.executable).parent / "jupyter"
-    server = subprocess.Popen(
-        [
-            str(jupyter),
-            "lab",
-            "--no-browser",
-            "--allow-root",
-            f"--port={port}",
-            "--ServerApp.ip=127.0.0.1",
-            "--IdentityProvider.token=",
-            "--ServerApp.password=",
-            f"--ServerApp.root_dir={folder}",
-            "--LabApp.news_url=None",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=environment,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/lab", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
+    command = [
+        str(jupyter),
+        "lab",
+        "--no-browser",
+        "--allow-root",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+        f"--ServerApp.root_dir={folder}",
+        "--LabApp.news_url=None",
+    ]
+    with jupyter_server(command, port, "lab", environment) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_sliders_drive_the_plot_and_python_reads_them(chromium, lab):

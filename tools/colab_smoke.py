@@ -263,6 +263,13 @@ def colab_installs() -> list[list[str]]:
     return [["-r", str(RUNTIME)]]
 
 
+def prepare() -> Path:
+    """The Colab-like environment, made or reset, for tests that run something else in it;
+    NoPython without the Python it needs."""
+    make_environment(VENV, find_python(python_version()), colab_installs(), KERNEL)
+    return VENV
+
+
 def run_in(
     venv: Path, python: Path, installs: list[list[str]], kernel: str, setup_cell: str | None
 ) -> SmokeResult:
