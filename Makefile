@@ -60,8 +60,10 @@ $(LIB_STAMP): $(PAGES) _toc.yml tools/extract_saved.py tools/book_notebooks.py |
 	@mkdir -p $(@D) && touch $@
 
 # A page that imports d2lsave is executed again when d2lsave changed (book/_ext/book_extras.py).
-book: env assets $(LIB_STAMP)
+book: env assets $(LIB_STAMP) browser
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	@# every page's download menu links the whole book as a PDF: print it when a page changed
+	$(BIN)/python -m tools.pdf --if-changed
 	@echo
 	@echo "Open $(CURDIR)/_build/html/index.html in a browser."
 
@@ -110,7 +112,7 @@ runtimes: env
 	$(BIN)/python -m tools.bare_runtime
 
 # Chromium prints each built page; pypdf joins them, with one bookmark per page and section.
-pdf: book browser
+pdf: book
 	$(BIN)/python -m tools.pdf
 
 classroom: env

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tools import pdf
 from tools.explorer_page import CHROMIUM, CHROMIUM_ARGS, serve, watch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +59,7 @@ def built_book() -> Path:
     """The HTML book, built once per test session."""
     result = build_book()
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    pdf.build_if_changed(HTML)  # as `make book` does: the download menus link it
     return HTML
 
 

@@ -259,14 +259,39 @@ def build(html: Path = HTML, output: Path = OUTPUT, publish: bool = True) -> int
     return pages
 
 
+def is_current(html: Path = HTML, output: Path = OUTPUT) -> bool:
+    """Whether the PDF and its copy beside the pages are newer than every built page."""
+    copies = [output, html / PUBLISHED_NAME]
+    if not all(copy.is_file() for copy in copies):
+        return False
+    printed = min(copy.stat().st_mtime for copy in copies)
+    return all(page.stat().st_mtime <= printed for page in html.rglob("*.html"))
+
+
+def build_if_changed(html: Path = HTML, output: Path = OUTPUT) -> bool:
+    """Print the book again only when a page was built after the PDF; whether it printed."""
+    if is_current(html, output):
+        return False
+    build(html, output)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
         "--html", type=Path, default=HTML, help="the built book (default: %(default)s)"
     )
     parser.add_argument("--output", type=Path, default=OUTPUT, help="default: %(default)s")
+    parser.add_argument(
+        "--if-changed",
+        action="store_true",
+        help="do nothing when the PDF is newer than every built page (make book uses this)",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
+    if args.if_changed and is_current(args.html.resolve(), args.output.resolve()):
+        print(f"{display_path(args.output.resolve())} is up to date")
+        return 0
     try:
         pages = build(args.html.resolve(), args.output.resolve())
     except PdfError as err:
