@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 
-# Exploring the Data with Sliders > How the explorer works
+# Exploring the Data with Sliders > How the Explorer Works
 # (book/explorer.md, cell 4)
 
 _MASK32 = 0xFFFFFFFF
@@ -44,7 +44,7 @@ _TERMS = 12
 def _alternating_series(denominator) -> list[float]:
     """c_0 = 1 and c_k = -c_(k-1) / denominator(k), computed as the browser computes them.
 
-    Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md).
+    Defined in Exploring the Data with Sliders > How the Explorer Works (book/explorer.md).
     """
     coefficients = [1.0]
     for k in range(1, _TERMS + 1):
@@ -64,7 +64,7 @@ _SIN_SERIES = _alternating_series(lambda k: (2 * k) * (2 * k + 1))  # (-1)^k / (
 def _mix32(x) -> np.ndarray:
     """Scramble 32-bit integers held in uint64 (MurmurHash3's finaliser, a bijection).
 
-    Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md).
+    Defined in Exploring the Data with Sliders > How the Explorer Works (book/explorer.md).
     """
     x = np.asarray(x, dtype=np.uint64) & _MASK32
     x = x ^ (x >> 16)
@@ -77,7 +77,7 @@ def _mix32(x) -> np.ndarray:
 def random_bits(seed: int, stream: int, count: int) -> np.ndarray:
     """The first `count` 32-bit numbers of a stream: number i hashes (seed, stream, i).
 
-    Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md).
+    Defined in Exploring the Data with Sliders > How the Explorer Works (book/explorer.md).
     """
     seed_key = int(_mix32([seed + 0x9E3779B9])[0])
     key = _mix32([(seed_key + (stream + 1) * 0x632BE5AB) & _MASK32])[0]  # a np.uint64
@@ -85,7 +85,7 @@ def random_bits(seed: int, stream: int, count: int) -> np.ndarray:
 
 
 def _polynomial(coefficients: list[float], x: np.ndarray) -> np.ndarray:
-    """Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md)."""
+    """Defined in Exploring the Data with Sliders > How the Explorer Works (book/explorer.md)."""
     result = np.full_like(x, coefficients[-1])
     for c in coefficients[-2::-1]:
         result = result * x + c
@@ -95,7 +95,7 @@ def _polynomial(coefficients: list[float], x: np.ndarray) -> np.ndarray:
 def _radius(bits: np.ndarray) -> np.ndarray:
     """sqrt(-2 log u) for u = (bits + 1/2) / 2^32, with log from its series.
 
-    Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md).
+    Defined in Exploring the Data with Sliders > How the Explorer Works (book/explorer.md).
     """
     odd = (2 * bits + 1).astype(np.float64)  # u = odd / 2^33
     length = np.frexp(odd)[1]  # u = m 2^e with m = odd / 2^length in [1/2, 1)
@@ -110,7 +110,7 @@ def _radius(bits: np.ndarray) -> np.ndarray:
 def _cos_sin(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """cos and sin of 2 pi v for v = (bits + 1/2) / 2^32: a quarter turn, then series.
 
-    Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md).
+    Defined in Exploring the Data with Sliders > How the Explorer Works (book/explorer.md).
     """
     quarter = (bits >> 30).astype(np.int64)
     x = ((bits & 0x3FFFFFFF).astype(np.float64) + 0.5) * 2.0**-30 * _HALF_PI
@@ -121,7 +121,7 @@ def _cos_sin(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def explorer_draws(seed: int, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Standard-normal features (count, 2) and noise (count,), in float32, and order keys.
 
-    Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md).
+    Defined in Exploring the Data with Sliders > How the Explorer Works (book/explorer.md).
     """
     radius = _radius(random_bits(seed, 0, count))
     cos, sin = _cos_sin(random_bits(seed, 1, count))
@@ -130,7 +130,7 @@ def explorer_draws(seed: int, count: int) -> tuple[np.ndarray, np.ndarray, np.nd
     return features, noise.astype(np.float32), random_bits(seed, 4, count).astype(np.uint32)
 
 
-# Exploring the Data with Sliders > How the explorer works
+# Exploring the Data with Sliders > How the Explorer Works
 # (book/explorer.md, cell 6)
 
 EXPLORER_ESM = r"""
@@ -436,14 +436,14 @@ export default { render };
 """
 
 
-# Exploring the Data with Sliders > How the explorer works
+# Exploring the Data with Sliders > How the Explorer Works
 # (book/explorer.md, cell 8)
 
 
 class ScatterPanel(anywidget.AnyWidget):
     """The browser-side plot of the explorer: the settings it draws the data from.
 
-    Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md).
+    Defined in Exploring the Data with Sliders > How the Explorer Works (book/explorer.md).
     """
 
     _esm = EXPLORER_ESM
@@ -460,21 +460,21 @@ class ScatterPanel(anywidget.AnyWidget):
     slider_ranges = traitlets.Dict().tag(sync=True)
 
 
-# Exploring the Data with Sliders > How the explorer works
+# Exploring the Data with Sliders > How the Explorer Works
 # (book/explorer.md, cell 9)
 
 
 def least_squares(X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, float]:
     """The weights and bias that minimise the squared error on (X, y), in float64.
 
-    Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md).
+    Defined in Exploring the Data with Sliders > How the Explorer Works (book/explorer.md).
     """
     design = torch.cat([X.double(), torch.ones(len(X), 1, dtype=torch.float64)], dim=1)
     solution = torch.linalg.lstsq(design, y.double().reshape(-1, 1)).solution.flatten()
     return solution[:-1], solution[-1].item()
 
 
-# Exploring the Data with Sliders > How the explorer works
+# Exploring the Data with Sliders > How the Explorer Works
 # (book/explorer.md, cell 10)
 
 
@@ -484,7 +484,7 @@ class RegressionExplorer(ipywidgets.VBox):
     The browser and `data()` compute the same draws from the seed (`explorer_draws`) and derive
     every other slider setting from them, so both show the same numbers.
 
-    Defined in Exploring the Data with Sliders > How the explorer works (book/explorer.md).
+    Defined in Exploring the Data with Sliders > How the Explorer Works (book/explorer.md).
     """
 
     SLIDERS = {  # trait: (widget class, label, minimum, maximum, step)
