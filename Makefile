@@ -46,7 +46,25 @@ $(STAMP): requirements.txt requirements-nodeps.txt constraints.txt pyproject.tom
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-env: $(STAMP)
+# MXNet's own environment (requirements-mxnet.txt), its kernel registered in .venv as "mxnet".
+PYTHON_MXNET ?= python3.11
+MXNET_SOURCES = --python $(MXNET_VENV)/bin/python $$($(BIN)/python -m tools.pip_sources)
+MXNET_VENV := .venv-mxnet
+MXNET_STAMP := $(MXNET_VENV)/.installed
+KERNELS := $(VENV)/share/jupyter/kernels
+
+$(MXNET_STAMP): requirements-mxnet.txt constraints-mxnet.txt requirements-nodeps.txt | $(STAMP)
+	test -x $(MXNET_VENV)/bin/python || $(PYTHON_MXNET) -m venv $(MXNET_VENV)
+	$(UV_PIP) install $(MXNET_SOURCES) \
+	  -r requirements-mxnet.txt -c constraints-mxnet.txt
+	$(UV_PIP) install $(MXNET_SOURCES) \
+	  --no-deps -r requirements-nodeps.txt
+	$(MXNET_VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(MXNET_VENV)/bin/python -m ipykernel install --prefix $(VENV) --name mxnet \
+	  --display-name "Python 3 (MXNet)" >/dev/null
+	touch $@
+
+env: $(STAMP) $(MXNET_STAMP)
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
@@ -60,7 +78,9 @@ $(LIB_STAMP): $(PAGES) _toc.yml tools/extract_saved.py tools/book_notebooks.py |
 	@mkdir -p $(@D) && touch $@
 
 # A page that imports d2lsave is executed again when d2lsave changed (book/_ext/book_extras.py).
+# The pages written in several frameworks: each framework's executed notebook, merged.
 book: env assets $(LIB_STAMP) browser
+	$(BIN)/python -m tools.frameworks merge
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@# every page's download menu links the whole book as a PDF: print it when a page changed
 	$(BIN)/python -m tools.pdf --if-changed
@@ -137,6 +157,9 @@ lock: env
 	$(UV_PIP) compile --python $(BIN)/python $$($(BIN)/python -m tools.pip_sources --indexes-only) \
 	  $(LOCK_OPTIONS) --custom-compile-command "make lock" \
 	  requirements.txt -o constraints.txt
+	$(UV_PIP) compile --python-version 3.11 $$($(BIN)/python -m tools.pip_sources --indexes-only) \
+	  $(LOCK_OPTIONS) --custom-compile-command "make lock" \
+	  requirements-mxnet.txt -o constraints-mxnet.txt
 
 clean:
 	rm -rf _build

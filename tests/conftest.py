@@ -44,6 +44,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def build_book() -> subprocess.CompletedProcess:
     """Build the book exactly as `make book` does, with warnings as errors."""
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    merged = subprocess.run(
+        [sys.executable, "-m", "tools.frameworks", "merge"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if merged.returncode != 0:
+        return merged
     return subprocess.run(
         [str(jupyter_book), "build", ".", "--warningiserror", "--keep-going"],
         cwd=ROOT,

@@ -52,7 +52,7 @@ def copy_repository(target: Path) -> Path:
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             (target / name).write_bytes(source.read_bytes())
-    for shared in (".venv", "node_modules"):
+    for shared in (".venv", ".venv-mxnet", "node_modules"):
         (target / shared).symlink_to(ROOT / shared)
     return target
 
@@ -63,7 +63,11 @@ def make_book(repository: Path) -> subprocess.CompletedProcess:
     environment = dict(os.environ, PYTHONPATH=str(repository))
     environment.pop("MAKEFLAGS", None)
     result = subprocess.run(
-        ["make", "-o", ".venv/.installed", "-o", "node_modules/.package-lock.json", "book"],
+        [
+            "make",
+            *("-o", ".venv/.installed", "-o", ".venv-mxnet/.installed"),
+            *("-o", "node_modules/.package-lock.json", "book"),
+        ],
         cwd=repository,
         env=environment,
         capture_output=True,

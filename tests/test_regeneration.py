@@ -127,9 +127,9 @@ def test_a_page_that_imports_d2lsave_runs_again_when_d2lsave_changes(page, monke
 def _fake_execute(runs: list):
     """`execute` without a kernel: the synced notebook, as if every cell had run once."""
 
-    def execute(md):
+    def execute(md, framework=notebooks.DEFAULT):
         runs.append(md)
-        notebook = notebooks.sync(md)
+        notebook = notebooks.sync(md, framework)
         for count, cell in enumerate(c for c in notebook.cells if c.cell_type == "code"):
             cell.execution_count = count + 1
         notebook.metadata[notebooks.INPUTS_KEY] = notebooks.inputs_digest(md, notebook)

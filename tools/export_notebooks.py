@@ -39,6 +39,7 @@ import nbformat
 import yaml
 
 from tools.book_notebooks import ROOT, display_path, toc_notebooks, toc_pages
+from tools.frameworks import DEFAULT, derived_notebook, page_frameworks
 
 EXPORT_DIR = ROOT / "notebooks"
 CONFIG = ROOT / "_config.yml"
@@ -513,13 +514,15 @@ def _stable_id(name: str, index: int) -> str:
     return hashlib.sha256(f"{name}/export/{index}".encode()).hexdigest()[:12]
 
 
-def export_notebook(md: Path, book: BookIndex) -> nbformat.NotebookNode:
-    """The exported notebook of one page: code cells and outputs kept, Markdown made plain."""
-    source = nbformat.read(md.with_suffix(".ipynb"), as_version=4)
+def export_notebook(md: Path, book: BookIndex, framework: str = DEFAULT) -> nbformat.NotebookNode:
+    """The exported notebook of one page in one framework: code cells and outputs kept,
+    Markdown made plain."""
+    executed = derived_notebook(md, framework)
+    source = nbformat.read(executed, as_version=4)
     page = Page(docname(md), _glue_values(source), book)
     cells, collapsed = [], []
     for index, cell in enumerate(source.cells):
-        where = f"{display_path(md.with_suffix('.ipynb'))}, cell {index}"
+        where = f"{display_path(executed)}, cell {index}"
         if cell.cell_type != "markdown":
             cells.append(_code_cell(cell))
             caption = _with_context(where, _caption_part, cell, page)
@@ -528,7 +531,7 @@ def export_notebook(md: Path, book: BookIndex) -> nbformat.NotebookNode:
             parts = _with_context(where, convert_markdown, cell.source, page)
         for part in parts:
             new = nbformat.v4.new_markdown_cell(part.text)
-            new.id = _stable_id(md.stem, len(cells))
+            new.id = _stable_id(executed.stem, len(cells))
             if part.collapsed_heading:
                 new.metadata[COLLAPSED_HEADING] = True
                 new.metadata["id"] = new.id  # Colab names collapsed sections by this id
@@ -567,9 +570,10 @@ def _metadata(source: nbformat.NotebookNode, collapsed: list[str]) -> dict:
     return metadata
 
 
-def exported_path(md: Path, export_dir: Path = EXPORT_DIR) -> Path:
-    """Where a page's exported notebook is written: `notebooks/<page>.ipynb`."""
-    return export_dir / md.with_suffix(".ipynb").name
+def exported_path(md: Path, export_dir: Path = EXPORT_DIR, framework: str = DEFAULT) -> Path:
+    """Where a page's exported notebook is written: `notebooks/<page>.ipynb`, and
+    `notebooks/<page>.<framework>.ipynb` for the other frameworks of a page written in several."""
+    return export_dir / derived_notebook(md, framework).name
 
 
 def render(notebook: nbformat.NotebookNode) -> str:
@@ -582,8 +586,9 @@ def export_all(pages: list[Path] | None = None, export_dir: Path = EXPORT_DIR) -
     """Every exported notebook's path and text, without writing anything."""
     book = book_index()
     return {
-        exported_path(md, export_dir): render(export_notebook(md, book))
+        exported_path(md, export_dir, framework): render(export_notebook(md, book, framework))
         for md in (pages if pages is not None else toc_notebooks())
+        for framework in page_frameworks(md)
     }
 
 

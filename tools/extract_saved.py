@@ -32,9 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jupytext
+import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
 from tools.book_notebooks import ROOT, display_path, toc_notebooks
+from tools.frameworks import DEFAULT, TITLES, framework_notebooks
 
 PACKAGE = "d2lsave"
 PACKAGE_DIR = ROOT / PACKAGE
@@ -67,10 +69,11 @@ class SavedNotebook:
     title: str
     blocks: list[SavedBlock]
     imports: dict[str, str]  # bound name -> one import statement binding it
+    framework: str = DEFAULT  # another framework's saved code goes to the module of its name
 
     @property
     def module(self) -> str:
-        return self.path.stem.replace("-", "_")
+        return self.path.stem.replace("-", "_") if self.framework == DEFAULT else self.framework
 
     @property
     def relpath(self) -> str:
@@ -270,9 +273,15 @@ def _import_bindings(tree: ast.Module) -> dict[str, str]:
     return bindings
 
 
-def read_notebook(path: Path) -> SavedNotebook:
-    """Collect the saved code, its sections and the notebook's imports."""
-    notebook = jupytext.read(path)
+def read_notebook(
+    path: Path, notebook: nbformat.NotebookNode | None = None, framework: str = DEFAULT
+) -> SavedNotebook:
+    """Collect the saved code, its sections and the notebook's imports.
+
+    `notebook` is the page's cells for one framework (tools/frameworks.py); by default, all
+    the cells of the page at `path`.
+    """
+    notebook = notebook if notebook is not None else jupytext.read(path)
     title, stack = path.stem, []
     blocks: list[SavedBlock] = []
     imports: dict[str, str] = {}
@@ -317,7 +326,7 @@ def read_notebook(path: Path) -> SavedNotebook:
                 blocks[-1].public_names += public
             else:
                 blocks.append(SavedBlock(index, section, code, public))
-    return SavedNotebook(path, title, blocks, imports)
+    return SavedNotebook(path, title, blocks, imports, framework)
 
 
 class _ModuleBindings(ast.NodeVisitor):
@@ -422,20 +431,47 @@ def render_module(saved: SavedNotebook, defined_in: dict[str, str]) -> str:
     return "\n\n".join(parts)
 
 
+INIT_DOC = """Code saved from the book, importable in later notebooks and in your own code.
+
+The PyTorch code is the package itself (`from d2lsave import SyntheticRegressionData`) and
+also `d2lsave.torch`; each other framework's is a module of its name, as in d2l:
+`from d2lsave import jax as d2lsave`. A name is imported from its module when first used,
+so that importing one framework's module never imports another framework.
+"""
+
+
 def render_init(notebooks: list[SavedNotebook]) -> str:
-    """The package's `__init__`: every public name, in the book's reading order."""
-    lines = [
-        _header("the book's notebooks in _toc.yml order"),
-        '"""Code saved from the book, importable in later notebooks and in your own code."""\n',
-    ]
-    names = []
+    """The package's `__init__`: every public PyTorch name, in the book's reading order."""
+    lines = [_header("the book's notebooks in _toc.yml order"), f'"""{INIT_DOC}"""\n']
+    lines.append("import importlib\n")
+    modules = {}
     for saved in notebooks:
-        public = [n for b in saved.blocks for n in b.public_names]
-        if public:
-            lines.append(f"from .{saved.module} import {', '.join(public)}")
-            names += public
-    lines.append(f"\n__all__ = {names!r}\n")
+        modules.update({n: saved.module for b in saved.blocks for n in b.public_names})
+    lines.append(f"_MODULES = {modules!r}\n")
+    lines.append(f"__all__ = {list(modules)!r}\n")
+    lines.append(
+        "\ndef __getattr__(name: str):\n"
+        '    """Import the module that defines `name` when the name is first used."""\n'
+        "    if name not in _MODULES:\n"
+        '        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")\n'
+        '    value = getattr(importlib.import_module(f".{_MODULES[name]}", __name__), name)\n'
+        "    globals()[name] = value\n"
+        "    return value\n"
+        "\n\ndef __dir__() -> list[str]:\n"
+        "    return sorted({*globals(), *__all__})\n"
+    )
     return "\n".join(lines)
+
+
+def render_default_alias(framework: str = DEFAULT) -> str:
+    """`d2lsave/torch.py`: the PyTorch code under a framework's name, like the others."""
+    return (
+        _header("the book's notebooks in _toc.yml order")
+        + f'"""{TITLES[framework]}: the package\'s own code, as `from d2lsave import torch as'
+        ' d2lsave`."""\n\n'
+        "from d2lsave import *  # noqa: F403\n"
+        "from d2lsave import __all__  # noqa: F401\n"
+    )
 
 
 def _format(source: str, filename: str) -> str:
@@ -458,14 +494,25 @@ def _format(source: str, filename: str) -> str:
 
 def build_package() -> dict[Path, str]:
     """Every file of the package, as path -> text, generated in memory."""
-    notebooks = [read_notebook(path) for path in toc_notebooks()]
+    notebooks = [
+        read_notebook(path, notebook, framework)
+        for path in toc_notebooks()
+        for framework, _, notebook in framework_notebooks(path)
+    ]
     with_code = [saved for saved in notebooks if saved.blocks]
-    files = {PACKAGE_DIR / "__init__.py": render_init(with_code)}
+    default = [saved for saved in with_code if saved.framework == DEFAULT]
+    files = {
+        PACKAGE_DIR / "__init__.py": render_init(default),
+        PACKAGE_DIR / "torch.py": render_default_alias(),
+    }
     defined_in: dict[str, str] = {}
     for saved in with_code:
         if not saved.module.isidentifier() or keyword.iskeyword(saved.module):
             raise SaveError(f"{saved.relpath}: {saved.module!r} is not a module name")
-        files[PACKAGE_DIR / f"{saved.module}.py"] = render_module(saved, defined_in)
+        target = PACKAGE_DIR / f"{saved.module}.py"
+        if target in files:
+            raise SaveError(f"{saved.relpath}: a second page saves code into {saved.module}.py")
+        files[target] = render_module(saved, defined_in)
         defined_in.update({n: saved.module for b in saved.blocks for n in b.public_names})
     return {path: _format(text, path.relative_to(ROOT).as_posix()) for path, text in files.items()}
 

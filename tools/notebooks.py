@@ -35,7 +35,8 @@ import nbformat
 from jupytext.combine import combine_inputs_with_outputs
 from nbclient import NotebookClient
 
-from tools.book_notebooks import display_path, imports_package, package_digest, toc_notebooks
+from tools.book_notebooks import display_path, package_digest, toc_notebooks
+from tools.frameworks import DEFAULT, derived_notebook, framework_notebooks, page_frameworks
 
 IGNORED_CELL_METADATA = {"execution", "scrolled", "collapsed", "jp-MarkdownHeadingCollapsed"}
 TIMEOUT_SECONDS = 600
@@ -45,8 +46,26 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 MODEL_REFERENCE = re.compile(r"IPY_MODEL_([0-9a-f]{32})")
 
 
-def paired_ipynb(md: Path) -> Path:
-    return md.with_suffix(".ipynb")
+def paired_ipynb(md: Path, framework: str = DEFAULT) -> Path:
+    """The executed notebook derived from `md`: one per framework for a page with `#@tab`."""
+    return derived_notebook(md, framework)
+
+
+def source_cells(md: Path, framework: str = DEFAULT) -> nbformat.NotebookNode:
+    """The cells the `.md` gives one framework's notebook (all of them, on a one-framework page)."""
+    for name, _, notebook in framework_notebooks(md):
+        if name == framework:
+            return notebook
+    raise ValueError(f"{display_path(md)} has no {framework!r} notebook")
+
+
+def imports_package(notebook: nbformat.NotebookNode) -> bool:
+    """Whether the notebook's code imports `d2lsave`, so that its outputs depend on it."""
+    from tools.book_notebooks import IMPORTS_PACKAGE
+
+    return any(
+        cell.cell_type == "code" and IMPORTS_PACKAGE.search(cell.source) for cell in notebook.cells
+    )
 
 
 def _cells(notebook: nbformat.NotebookNode) -> list[tuple[str, str, dict]]:
@@ -62,12 +81,16 @@ def _cells(notebook: nbformat.NotebookNode) -> list[tuple[str, str, dict]]:
 
 
 def pairing_problems(md: Path) -> list[str]:
-    """Why the `.ipynb` paired with `md` is not its faithful copy; empty when it is."""
-    ipynb = paired_ipynb(md)
+    """Why the `.ipynb` files derived from `md` are not its faithful copies; empty when they are."""
+    return [problem for fw in page_frameworks(md) for problem in _pairing_problems(md, fw)]
+
+
+def _pairing_problems(md: Path, framework: str) -> list[str]:
+    ipynb = paired_ipynb(md, framework)
     name = display_path(ipynb)
     if not ipynb.exists():
         return [f"{name} is missing: run `make sync`"]
-    expected = _cells(jupytext.read(md))
+    expected = _cells(source_cells(md, framework))
     notebook = nbformat.read(ipynb, as_version=4)
     actual = _cells(notebook)
     problems = []
@@ -108,10 +131,10 @@ def unpaired(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return notebook
 
 
-def sync(md: Path) -> nbformat.NotebookNode:
+def sync(md: Path, framework: str = DEFAULT) -> nbformat.NotebookNode:
     """The `.md`'s cells with the outputs the current `.ipynb` holds for unchanged code."""
-    source = jupytext.read(md)
-    ipynb = paired_ipynb(md)
+    source = source_cells(md, framework)
+    ipynb = paired_ipynb(md, framework)
     if ipynb.exists():
         source = combine_inputs_with_outputs(source, nbformat.read(ipynb, as_version=4))
     return unpaired(source)
@@ -129,7 +152,7 @@ def inputs_digest(md: Path, notebook: nbformat.NotebookNode) -> str:
         if cell.cell_type == "code"
     ]
     inputs = {"code": code, "kernelspec": notebook.metadata.get("kernelspec", {})}
-    if imports_package(md):
+    if imports_package(notebook):
         inputs["package"] = package_digest()
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
@@ -203,9 +226,9 @@ def stable_widget_ids(notebook: nbformat.NotebookNode, name: str) -> nbformat.No
     return nbformat.from_dict(_replace_ids(dict(notebook), pattern, mapping))
 
 
-def execute(md: Path) -> nbformat.NotebookNode:
-    """The `.md`'s cells executed from a fresh kernel, with their outputs."""
-    notebook = clear_outputs(sync(md))
+def execute(md: Path, framework: str = DEFAULT) -> nbformat.NotebookNode:
+    """The `.md`'s cells executed from a fresh kernel of their framework, with their outputs."""
+    notebook = clear_outputs(sync(md, framework))
     notebook.metadata.pop("widgets", None)
     client = NotebookClient(
         notebook,
@@ -215,7 +238,7 @@ def execute(md: Path) -> nbformat.NotebookNode:
         record_timing=False,
     )
     client.execute()
-    notebook = stable_widget_ids(notebook, md.stem)
+    notebook = stable_widget_ids(notebook, paired_ipynb(md, framework).stem)
     notebook.metadata[INPUTS_KEY] = inputs_digest(md, notebook)
     return notebook
 
@@ -230,17 +253,19 @@ def is_current(md: Path, notebook: nbformat.NotebookNode) -> bool:
     return executed and notebook.metadata.get(INPUTS_KEY) == inputs_digest(md, notebook)
 
 
-def refresh(md: Path, everything: bool = False) -> tuple[str, nbformat.NotebookNode]:
+def refresh(
+    md: Path, everything: bool = False, framework: str = DEFAULT
+) -> tuple[str, nbformat.NotebookNode]:
     """The notebook `make notebooks` writes, and whether it had to be executed for it."""
-    synced = sync(md)
+    synced = sync(md, framework)
     if not everything and is_current(md, synced):
         return "unchanged", synced
-    return "executed", execute(md)
+    return "executed", execute(md, framework)
 
 
-def write(md: Path, notebook: nbformat.NotebookNode) -> bool:
-    """Write the paired `.ipynb` atomically, and only if its bytes change; whether they did."""
-    target = paired_ipynb(md)
+def write(md: Path, notebook: nbformat.NotebookNode, framework: str = DEFAULT) -> bool:
+    """Write the derived `.ipynb` atomically, and only if its bytes change; whether they did."""
+    target = paired_ipynb(md, framework)
     text = jupytext.writes(notebook, fmt="ipynb")
     if target.exists() and target.read_text() == text:
         return False
@@ -262,12 +287,14 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(problems) or "every .ipynb matches its .md")
         return 1 if problems else 0
     for page in pages:
-        if args.action == "execute":
-            what, notebook = refresh(page, everything=args.all)
-        else:
-            what, notebook = "synced", sync(page)
-        written = write(page, notebook)
-        print(f"{what}{'' if written else ', left as it was'}: {display_path(paired_ipynb(page))}")
+        for framework in page_frameworks(page):
+            if args.action == "execute":
+                what, notebook = refresh(page, everything=args.all, framework=framework)
+            else:
+                what, notebook = "synced", sync(page, framework)
+            written = write(page, notebook, framework)
+            target = display_path(paired_ipynb(page, framework))
+            print(f"{what}{'' if written else ', left as it was'}: {target}")
     return 0
 
 

@@ -77,3 +77,91 @@ def first_code_cell(notebook: nbformat.NotebookNode) -> str:
 def has_setup_cell(notebook: nbformat.NotebookNode) -> bool:
     """Whether a notebook opens with exactly SETUP_CELL as its first code cell."""
     return first_code_cell(notebook) == SETUP_CELL
+
+
+def _variant(header: str, packages: str, before_install: str = "") -> str:
+    """SETUP_CELL with another first comment, another PACKAGES table and, optionally, lines
+    that run before anything is installed."""
+    start, end = SETUP_CELL.index("PACKAGES = {"), SETUP_CELL.index("NO_DEPS = {")
+    cell = SETUP_CELL[:start] + packages + SETUP_CELL[end:]
+    first_lines = SETUP_CELL.index("import importlib.metadata")
+    cell = header + cell[first_lines:]
+    if before_install:
+        anchor = "keep = os.path.join("
+        cell = cell.replace(anchor, before_install + anchor, 1)
+    return cell
+
+
+# Colab preinstalls jax, flax, optax, tensorflow and tensorflow-datasets; d2l's JAX module reads
+# data with TensorFlow. A runtime with the full `tensorflow` needs no `tensorflow-cpu`.
+_TENSORFLOW_ALIAS = """\
+if "tensorflow-cpu" in installed:  # the CPU-only build provides the same package
+    installed.setdefault("tensorflow", installed["tensorflow-cpu"])
+"""
+
+_MXNET_CHECK = """\
+if "mxnet" not in installed and (
+    sys.version_info >= (3, 12)
+    or tuple(map(int, installed.get("numpy", "1.23").split(".")[:2])) >= (1, 24)
+):
+    raise RuntimeError(
+        "MXNet 1.9.1 needs Python <= 3.11 and numpy < 1.24. Make an environment for it:\\n"
+        "  python3.11 -m venv mxnet-env && mxnet-env/bin/pip install -r "
+        f"{REPOSITORY}/raw/main/requirements-mxnet.txt\\n"
+        "and open this notebook with its kernel (mxnet-env/bin/python -m ipykernel "
+        "install --user --name mxnet)."
+    )
+"""
+
+SETUP_CELLS = {
+    "pytorch": SETUP_CELL,
+    "jax": _variant(
+        """\
+# Setup for Colab, SageMaker Studio Lab or any Jupyter: installs what is missing, and keeps
+# every package already installed (jax, tensorflow, numpy...) at the version it has.
+""",
+        """\
+PACKAGES = {  # installed with their dependencies, where missing
+    "jax": "jax==0.10.2", "jaxlib": "jaxlib==0.10.2", "flax": "flax==0.12.8",
+    "optax": "optax==0.2.8", "tensorflow": "tensorflow-cpu==2.21.0",
+    "tensorflow-datasets": "tensorflow-datasets==4.9.10", "numpy": "numpy==2.4.6",
+    "matplotlib": "matplotlib==3.11.2", "pandas": "pandas==3.1.1",
+    "requests": "requests==2.34.2",
+}
+""",
+        _TENSORFLOW_ALIAS,
+    ),
+    "tensorflow": _variant(
+        """\
+# Setup for Colab, SageMaker Studio Lab or any Jupyter: installs what is missing, and keeps
+# every package already installed (tensorflow, numpy...) at the version it has.
+""",
+        """\
+PACKAGES = {  # installed with their dependencies, where missing
+    "tensorflow": "tensorflow-cpu==2.21.0", "numpy": "numpy==2.4.6",
+    "matplotlib": "matplotlib==3.11.2", "pandas": "pandas==3.1.1",
+    "requests": "requests==2.34.2",
+}
+""",
+        _TENSORFLOW_ALIAS,
+    ),
+    "mxnet": _variant(
+        """\
+# Setup for a local Jupyter with Python 3.11: installs what is missing, and keeps every
+# package already installed at the version it has. MXNet 1.9.1 needs numpy < 1.24, which
+# has no wheel for Python 3.12 or later: it cannot run on Colab (Python 3.13).
+""",
+        """\
+PACKAGES = {  # installed with their dependencies, where missing
+    "mxnet": "mxnet==1.9.1", "numpy": "numpy==1.23.5", "matplotlib": "matplotlib==3.7.5",
+    "pandas": "pandas==2.0.3", "requests": "requests==2.34.2",
+}
+""",
+        _MXNET_CHECK,
+    ),
+}
+
+
+def setup_cell_for(framework: str) -> str:
+    """The setup cell of a framework's notebook."""
+    return SETUP_CELLS[framework]

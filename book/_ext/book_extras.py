@@ -10,8 +10,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
+from sphinx.util.docutils import SphinxDirective
 
 
 def drop_duplicate_scripts(
@@ -239,7 +241,58 @@ def visit_hidden_cell(self: Any, node: Any) -> None:
     ]
 
 
+FRAMEWORKS = ("pytorch", "jax", "tensorflow", "mxnet")  # as in tools/frameworks.py
+
+
+class FrameworkDirective(SphinxDirective):
+    """Prose for the readers of some frameworks only: ```{framework} jax, tensorflow```.
+
+    The content is shown when the reader's framework is one of those named
+    (book/_js/frameworks.js); tools/frameworks.py keeps it in, or out of, each framework's
+    notebook.
+    """
+
+    required_arguments = 1
+    final_argument_whitespace = True
+    has_content = True
+
+    def run(self) -> list[nodes.Node]:
+        names = [name.strip() for name in self.arguments[0].split(",") if name.strip()]
+        unknown = [name for name in names if name not in FRAMEWORKS]
+        if unknown:
+            raise self.error(
+                f"framework: {', '.join(unknown)!r} is not one of {', '.join(FRAMEWORKS)}"
+            )
+        container = nodes.container(classes=["fw-only", *(f"fw-{name}" for name in names)])
+        self.state.nested_parse(self.content, self.content_offset, container)
+        return [container]
+
+
+def share_figure_numbers(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """Give the copies of a figure, one per framework, the number of the figure.
+
+    A page written in four frameworks holds each figure four times, as `name`, `name-jax`,
+    `name-tensorflow` and `name-mxnet`; Sphinx would number them 1 to 4. The reader sees one
+    of them, and the prose refers to it, so they share one number, and figures count on.
+    """
+    suffixes = tuple(f"-{name}" for name in FRAMEWORKS[1:])
+    for numbers in env.toc_fignumbers.values():
+        figures = numbers.get("figure")
+        if not figures or not any(key.endswith(suffixes) for key in figures):
+            continue
+        shared: dict[str, tuple[int, ...]] = {}
+        for key, number in sorted(figures.items(), key=lambda item: item[1]):
+            base = next((key.removesuffix(s) for s in suffixes if key.endswith(s)), key)
+            if base not in shared:
+                shared[base] = (*number[:-1], len(shared) + 1)
+            figures[key] = shared[base]
+    return []
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_directive("framework", FrameworkDirective)
+    # after Sphinx's own numbering, which runs on the same event at the default priority
+    app.connect("env-get-updated", share_figure_numbers, priority=900)
     from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput
 
     # myst-nb's toggles of hidden cells, named by the text they show (see visit_hidden_cell)

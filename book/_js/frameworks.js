@@ -1,0 +1,94 @@
+/* The reader's framework, remembered across pages and visits (localStorage: no network, no
+   kernel, and it works from files on disk). It is applied to <html> as soon as this script
+   runs in <head>, before the page is drawn, so the other frameworks never flash into view;
+   book/_css/frameworks.css hides them. Pages with framework content get a switch at the top,
+   and their launch links open the chosen framework's notebook. */
+(function () {
+  "use strict";
+  var KEY = "d2l-framework";
+  var FRAMEWORKS = [
+    ["pytorch", "PyTorch"],
+    ["jax", "JAX"],
+    ["tensorflow", "TensorFlow"],
+    ["mxnet", "MXNet"],
+  ];
+  var DEFAULT = "pytorch";
+
+  function known(name) {
+    return FRAMEWORKS.some(function (f) { return f[0] === name; });
+  }
+
+  function stored() {
+    try {
+      var name = window.localStorage.getItem(KEY);
+      return known(name) ? name : DEFAULT;
+    } catch (e) {
+      return DEFAULT; // storage disabled: every page starts with the default
+    }
+  }
+
+  function apply(name) {
+    document.documentElement.setAttribute("data-framework", name);
+    var buttons = document.querySelectorAll(".framework-switch button");
+    buttons.forEach(function (button) {
+      button.setAttribute("aria-pressed", String(button.dataset.framework === name));
+    });
+    retargetLaunchLinks(name);
+  }
+
+  function choose(name) {
+    try {
+      window.localStorage.setItem(KEY, name);
+    } catch (e) { /* not remembered, still applied */ }
+    apply(name);
+  }
+
+  // notebooks/<page>.ipynb is PyTorch's; notebooks/<page>.<framework>.ipynb the others'.
+  var NOTEBOOK = /(notebooks\/[^/?#]+?)(?:\.(?:jax|tensorflow|mxnet))?\.ipynb/;
+
+  function retargetLaunchLinks(name) {
+    if (!document.querySelector("[class*='tag_fw-']")) return;
+    var suffix = name === DEFAULT ? "" : "." + name;
+    document.querySelectorAll(".dropdown-launch-buttons a, .dropdown-download-buttons a")
+      .forEach(function (link) {
+        var href = link.getAttribute("href");
+        if (href && NOTEBOOK.test(href)) {
+          link.setAttribute("href", href.replace(NOTEBOOK, "$1" + suffix + ".ipynb"));
+        }
+      });
+  }
+
+  function addSwitch() {
+    if (!document.querySelector("[class*='tag_fw-'], .fw-only")) return;
+    var heading = document.querySelector("article h1, main h1");
+    if (!heading) return;
+    var group = document.createElement("div");
+    group.className = "framework-switch";
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-labelledby", "framework-switch-label");
+    var label = document.createElement("span");
+    label.id = "framework-switch-label";
+    label.className = "framework-switch-label";
+    label.textContent = "Framework:";
+    group.appendChild(label);
+    FRAMEWORKS.forEach(function (f) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.dataset.framework = f[0];
+      button.textContent = f[1];
+      button.addEventListener("click", function () { choose(f[0]); });
+      group.appendChild(button);
+    });
+    heading.insertAdjacentElement("afterend", group);
+  }
+
+  document.documentElement.setAttribute("data-framework", stored());
+  document.addEventListener("DOMContentLoaded", function () {
+    addSwitch();
+    apply(stored());
+  });
+  // another tab of the book changed the framework
+  window.addEventListener("storage", function (event) {
+    if (event.key === KEY) apply(stored());
+  });
+})();

@@ -1,0 +1,224 @@
+"""One source, four frameworks: splitting a page into notebooks and merging them back."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+from tools import frameworks
+from tools.frameworks import (
+    FRAMEWORKS,
+    FrameworkError,
+    derived_notebook,
+    merge,
+    multi_framework_pages,
+    prose_for,
+    split,
+)
+from tools.setup_cell import SETUP_CELLS
+
+PAGE = textwrap.dedent(
+    """\
+    ---
+    jupytext:
+      text_representation:
+        extension: .md
+        format_name: myst
+        format_version: 0.13
+    kernelspec:
+      display_name: Python 3 (ipykernel)
+      language: python
+      name: python3
+    ---
+
+    # A Page
+
+    ```{code-cell} ipython3
+    x = "torch"
+    ```
+
+    ```{code-cell} ipython3
+    #@tab jax, tensorflow
+    x = "jax or tf"
+    ```
+
+    ```{code-cell} ipython3
+    #@tab mxnet
+    x = "mxnet"
+    ```
+
+    ```{code-cell} ipython3
+    #@tab all
+    glue("x", x)
+    ```
+
+    The value is {glue:text}`x`, see {numref}`fig-a`.
+
+    ```{framework} jax
+    Keys: {glue:text}`x`.
+    ```
+
+    ```{code-cell} ipython3
+    ---
+    mystnb:
+      figure:
+        name: fig-a
+    ---
+    #@tab all
+    print(x)
+    ```
+    """
+)
+
+
+def page(tmp_path: Path, text: str = PAGE) -> Path:
+    md = tmp_path / "page.md"
+    md.write_text(text)
+    return md
+
+
+def code(notebook: nbformat.NotebookNode) -> list[str]:
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def test_cells_go_to_the_frameworks_their_tab_line_names(tmp_path):
+    source = jupytext.read(page(tmp_path))
+    assert code(split(source, "pytorch")) == ['x = "torch"', 'glue("x", x)', "print(x)"]
+    assert code(split(source, "jax")) == ['x = "jax or tf"', 'glue("x", x)', "print(x)"]
+    assert code(split(source, "tensorflow")) == code(split(source, "jax"))
+    assert code(split(source, "mxnet")) == ['x = "mxnet"', 'glue("x", x)', "print(x)"]
+
+
+def test_each_framework_gets_its_kernel(tmp_path):
+    source = jupytext.read(page(tmp_path))
+    assert split(source, "mxnet").metadata.kernelspec.name == "mxnet"
+    assert split(source, "jax").metadata.kernelspec.name == "python3"
+
+
+def test_framework_prose_is_kept_for_its_framework_only():
+    text = "Shared.\n\n```{framework} jax, mxnet\nOnly some.\n```\n\nAfter.\n"
+    assert prose_for(text, "jax") == "Shared.\n\nOnly some.\n\nAfter.\n"
+    assert prose_for(text, "mxnet") == prose_for(text, "jax")
+    assert prose_for(text, "pytorch") == "Shared.\n\n\nAfter.\n"
+
+
+def test_an_unknown_framework_is_an_error_naming_the_cell_and_the_value(tmp_path):
+    md = page(tmp_path, PAGE.replace("#@tab mxnet", "#@tab mxnt"))
+    with pytest.raises(FrameworkError, match=r"cell \d+: framework 'mxnt' is not one of"):
+        frameworks.framework_notebooks(md)
+
+
+def executed(md: Path) -> None:
+    """Stand-ins for the notebooks `make notebooks` executes: each glues its own value."""
+    source = jupytext.read(md)
+    for framework in FRAMEWORKS:
+        notebook = split(source, framework)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.execution_count = 1
+                cell.outputs = [
+                    nbformat.v4.new_output(
+                        "display_data",
+                        data={"application/papermill.record/text/plain": repr(framework)},
+                        metadata={"scrapbook": {"name": "x", "mime_prefix": ""}},
+                    )
+                ]
+        nbformat.write(notebook, derived_notebook(md, framework))
+
+
+def test_merge_keeps_every_frameworks_cells_tagged_in_source_order(tmp_path):
+    md = page(tmp_path)
+    executed(md)
+    merged = merge(md)
+    tags = [
+        [t for t in cell.metadata.get("tags", []) if t.startswith("fw-")]
+        for cell in merged.cells
+        if cell.cell_type == "code"
+    ]
+    assert tags == [
+        ["fw-pytorch"],
+        ["fw-jax"],
+        ["fw-tensorflow"],
+        ["fw-mxnet"],
+        *[[f"fw-{fw}"] for fw in FRAMEWORKS],  # glue, #@tab all
+        *[[f"fw-{fw}"] for fw in FRAMEWORKS],  # the figure
+    ]
+
+
+def test_merge_gives_each_framework_its_own_glue_and_figure(tmp_path):
+    md = page(tmp_path)
+    executed(md)
+    merged = merge(md)
+    names = {
+        output.metadata.scrapbook.name
+        for cell in merged.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    }
+    assert names == {f"{fw}.x" for fw in FRAMEWORKS}
+    figures = [
+        cell.metadata["mystnb"]["figure"]["name"]
+        for cell in merged.cells
+        if "mystnb" in cell.metadata
+    ]
+    assert figures == ["fig-a", "fig-a-jax", "fig-a-tensorflow", "fig-a-mxnet"]
+    prose = next(c.source for c in merged.cells if "The value" in c.source)
+    for fw in FRAMEWORKS:
+        assert f"[{{glue:text}}`{fw}.x`]{{.fw-only .fw-{fw}}}" in prose
+    assert "[{numref}`fig-a-mxnet`]{.fw-only .fw-mxnet}" in prose
+    jax_prose = next(c.source for c in merged.cells if "Keys" in c.source)
+    assert "```{framework} jax\nKeys: {glue:text}`jax.x`.\n```" in jax_prose
+
+
+def test_merge_refuses_notebooks_that_do_not_match_the_source(tmp_path):
+    md = page(tmp_path)
+    executed(md)
+    md.write_text(PAGE.replace('x = "mxnet"', 'x = "changed"'))
+    with pytest.raises(FrameworkError, match=r"page\.mxnet\.ipynb does not match .*make notebooks"):
+        merge(md)
+
+
+def test_merge_names_a_missing_notebook(tmp_path):
+    md = page(tmp_path)
+    with pytest.raises(FrameworkError, match=r"page\.ipynb is missing: run `make notebooks`"):
+        merge(md)
+
+
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+
+
+@pytest.mark.parametrize("md", multi_framework_pages(), ids=lambda p: p.name)
+def test_the_book_renders_the_merged_page_not_the_source(md):
+    assert md.relative_to(ROOT).as_posix() in CONFIG["exclude_patterns"]
+    assert frameworks.MERGED_SUFFIX in CONFIG["sphinx"]["config"]["nb_custom_formats"]
+
+
+@pytest.mark.parametrize("md", multi_framework_pages(), ids=lambda p: p.name)
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_each_frameworks_notebook_opens_with_its_setup_cell(md, framework):
+    notebook = dict((fw, nb) for fw, _, nb in frameworks.framework_notebooks(md))[framework]
+    first = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    assert first.source == SETUP_CELLS[framework]
+    assert "hide-cell" in first.metadata.get("tags", [])
+
+
+def test_the_merged_page_is_not_committed():
+    ignored = (ROOT / ".gitignore").read_text()
+    assert f"book/*{frameworks.MERGED_SUFFIX}" in ignored.splitlines()
+
+
+def test_merged_json_is_a_notebook_myst_nb_can_read(tmp_path):
+    md = page(tmp_path)
+    executed(md)
+    frameworks.write_merged(md)
+    text = frameworks.merged_page(md).read_text()
+    nbformat.validate(nbformat.reads(text, as_version=4))
+    assert json.loads(text)["metadata"]["kernelspec"]["name"] == "python3"
+    assert frameworks.write_merged(md) is False  # unchanged: not rewritten
