@@ -69,6 +69,7 @@ def add_studio_lab_button(
 
 
 EXPORTED_NOTEBOOKS = "notebooks"  # tools/export_notebooks.py writes notebooks/<page>.ipynb
+MERGED_SUFFIX = ".tabs.json"  # a page written in several frameworks (tools/frameworks.py)
 
 
 def launch_exported_notebook(
@@ -86,16 +87,32 @@ def launch_exported_notebook(
     source = Path(app.confdir) / exported
     if not source.is_file():
         return
-    download = Path(app.outdir) / "_sources" / paired  # the download menu's .ipynb
-    if context.get("ipynb_source") and download.is_file():
+    sources = Path(app.outdir) / "_sources"
+    download = sources / paired  # the download menu's .ipynb
+    merged = context.get("sourcename", "").endswith(MERGED_SUFFIX)
+    if merged:
+        # a page written in several frameworks offers each framework's notebook for download;
+        # book/_js/frameworks.js points the menus at the reader's framework
+        for notebook in (Path(app.confdir) / EXPORTED_NOTEBOOKS).glob(
+            f"{Path(pagename).name}*.ipynb"
+        ):
+            target = download.with_name(notebook.name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(notebook, target)
+    elif context.get("ipynb_source") and download.is_file():
         shutil.copy2(source, download)
     for button in context.get("header_buttons", []):
-        if button.get("label") != "launch-buttons":
-            continue
         for entry in button.get("buttons", []):
             url = entry.get("url", "")
-            if url.endswith("/" + paired):
-                entry["url"] = url.removesuffix(paired) + exported
+            if button.get("label") == "launch-buttons":
+                # the theme links a merged page's launch buttons to <page>.json
+                for suffix in (".ipynb", ".json"):
+                    if url.endswith(f"/{pagename}{suffix}"):
+                        entry["url"] = url.removesuffix(f"{pagename}{suffix}") + exported
+            elif merged and entry.get("label") == "download-source-button":
+                entry["url"] = url.removesuffix(context["sourcename"]) + paired
+                entry["text"] = ".ipynb"
+                entry["tooltip"] = "Download the notebook of this page"
 
 
 BOOK_PDF = "book.pdf"  # `make pdf` (tools/pdf.py) puts it beside index.html

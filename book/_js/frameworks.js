@@ -43,24 +43,26 @@
     apply(name);
   }
 
-  // notebooks/<page>.ipynb is PyTorch's; notebooks/<page>.<framework>.ipynb the others'.
-  var NOTEBOOK = /(notebooks\/[^/?#]+?)(?:\.(?:jax|tensorflow|mxnet))?\.ipynb/;
+  // <page>.ipynb is PyTorch's notebook; <page>.<framework>.ipynb another framework's.
+  var NOTEBOOK = /\/([^/?#]+?)(?:\.(?:jax|tensorflow|mxnet))?\.ipynb$/;
 
   function retargetLaunchLinks(name) {
     if (!document.querySelector("[class*='tag_fw-']")) return;
+    var page = window.location.pathname.split("/").pop().replace(/\.html$/, "");
     var suffix = name === DEFAULT ? "" : "." + name;
     document.querySelectorAll(".dropdown-launch-buttons a, .dropdown-download-buttons a")
       .forEach(function (link) {
         var href = link.getAttribute("href");
-        if (href && NOTEBOOK.test(href)) {
-          link.setAttribute("href", href.replace(NOTEBOOK, "$1" + suffix + ".ipynb"));
+        var match = href && href.match(NOTEBOOK);
+        if (match && match[1] === page) {
+          link.setAttribute("href", href.replace(NOTEBOOK, "/" + page + suffix + ".ipynb"));
         }
       });
   }
 
   function addSwitch() {
     if (!document.querySelector("[class*='tag_fw-'], .fw-only")) return;
-    var heading = document.querySelector("article h1, main h1");
+    var heading = document.querySelector("article.bd-article h1") || document.querySelector("article h1");
     if (!heading) return;
     var group = document.createElement("div");
     group.className = "framework-switch";
