@@ -46,9 +46,10 @@ def test_switching_changes_every_code_cell_and_output(offline_page, book_server,
     assert visible_frameworks(offline_page) == {f"tag_fw-{framework}"}
     shown = offline_page.evaluate(CELL_TEXT, framework)
     assert shown and shown in offline_page.locator("article").inner_text()
-    assert offline_page.evaluate(CELL_TEXT, "pytorch") not in offline_page.locator(
-        "article"
-    ).inner_text()
+    assert (
+        offline_page.evaluate(CELL_TEXT, "pytorch")
+        not in offline_page.locator("article").inner_text()
+    )
     assert offline_page.locator("article").inner_text() != before
     # each glued number of the prose is the chosen framework's
     glued = offline_page.locator("article .fw-only").evaluate_all(
