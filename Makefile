@@ -25,7 +25,7 @@ help:
 	@echo "make export     write notebooks/*.ipynb: the executed notebooks in plain Markdown, for launching"
 	@echo "make lib        regenerate the d2lsave package from the #@save cells"
 	@echo "make pdf        print the built book to _build/pdf/book.pdf (and _build/html/book.pdf)"
-	@echo "make bench      time the readers, the generators, the disk I/O and the explorer's redraw"
+	@echo "make bench      time the readers (in all four frameworks), the generators, the disk I/O and the explorer's redraw"
 	@echo "make colab-smoke run every notebook in an environment of Colab's published versions"
 	@echo "make runtimes   run every notebook on a bare Jupyter and in Binder's environment"
 	@echo "make classroom  zip the notebooks for a class: _build/classroom.zip"
@@ -78,7 +78,8 @@ $(LIB_STAMP): $(PAGES) _toc.yml tools/extract_saved.py tools/book_notebooks.py |
 	@mkdir -p $(@D) && touch $@
 
 # A page that imports d2lsave is executed again when d2lsave changed (book/_ext/book_extras.py).
-# The pages written in several frameworks: each framework's executed notebook, merged.
+# The pages written in several frameworks: each framework's notebook, executed again where its
+# inputs changed, then merged into the page the book renders.
 book: env assets $(LIB_STAMP) browser
 	$(BIN)/python -m tools.frameworks merge
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
@@ -121,6 +122,7 @@ lib: env
 
 bench: book browser
 	$(BIN)/python -m tools.bench_loaders
+	$(BIN)/python -m tools.bench_frameworks
 	$(BIN)/python -m tools.bench_streams
 	$(BIN)/python -m tools.bench_io
 	$(BIN)/python -m tools.bench_explorer

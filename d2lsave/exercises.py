@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from d2lsave.synthetic_regression_data import check_integer, check_real, check_weights
+from d2lsave.mxnet import check_integer, check_real, check_weights
 
 __all__ = [
     "PseudorandomPermutation",
@@ -48,7 +48,7 @@ __all__ = [
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 9)
+# (book/exercises.md, cell 10)
 
 
 class PseudorandomPermutation:
@@ -97,7 +97,7 @@ class PseudorandomPermutation:
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 17)
+# (book/exercises.md, cell 18)
 
 TORCH_SEEDS = 2**32
 
@@ -145,7 +145,7 @@ def draw_rows(
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 18)
+# (book/exercises.md, cell 19)
 
 
 class RegressionRows:
@@ -211,7 +211,7 @@ class RegressionRows:
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 22)
+# (book/exercises.md, cell 23)
 
 
 class IncompleteDatasetError(RuntimeError):
@@ -305,7 +305,7 @@ def _npy_header(shape: tuple[int, int]) -> bytes:
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 23)
+# (book/exercises.md, cell 24)
 
 
 def write_regression_file(
@@ -457,7 +457,7 @@ def _checkpoint(descriptor: int, manifest: dict, path: Path) -> None:
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 25)
+# (book/exercises.md, cell 26)
 
 
 def _full_disk(partial: Path, what: str) -> DiskFullError:
@@ -536,7 +536,7 @@ def _progress_bar(progress: bool | None, total: int, initial: int, name: str):
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 26)
+# (book/exercises.md, cell 27)
 
 
 def open_regression_file(path: str | os.PathLike, verify: bool = False) -> np.memmap:
@@ -583,7 +583,7 @@ def open_regression_file(path: str | os.PathLike, verify: bool = False) -> np.me
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 32)
+# (book/exercises.md, cell 33)
 
 
 def read_shuffled_blocks(
@@ -672,7 +672,7 @@ def _read_ahead(rows, block_size: int) -> Iterator[Callable[[list[int]], None]]:
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 41)
+# (book/exercises.md, cell 42)
 
 
 def drop_cached(path: Path) -> None:
@@ -737,7 +737,7 @@ def time_reads(
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 45)
+# (book/exercises.md, cell 46)
 
 
 def distributed_rank(rank: int | None, world_size: int | None) -> tuple[int, int]:
@@ -806,7 +806,7 @@ class EpochShards(torch.utils.data.IterableDataset):
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 47)
+# (book/exercises.md, cell 48)
 
 
 class BlockShuffledDataset(EpochShards):
@@ -863,7 +863,7 @@ class BlockShuffledDataset(EpochShards):
 
 
 # Solutions to the Exercises
-# (book/exercises.md, cell 54)
+# (book/exercises.md, cell 55)
 
 
 class SyntheticRegressionStream(EpochShards):

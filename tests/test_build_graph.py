@@ -79,8 +79,11 @@ def make_book(repository: Path) -> subprocess.CompletedProcess:
 
 
 def executed_pages(result: subprocess.CompletedProcess) -> set[str]:
-    """The pages myst-nb executed during a build, from its log."""
-    return set(re.findall(r"(book/[\w-]+)\.md: Executing notebook", result.stdout))
+    """The pages executed during a build, from the log: by myst-nb, or, for a page written in
+    several frameworks, by `tools.frameworks merge` (one notebook per framework)."""
+    by_myst_nb = re.findall(r"(book/[\w-]+)\.md: Executing notebook", result.stdout)
+    by_merge = re.findall(r"executed: (book/[\w-]+?)(?:\.\w+)?\.ipynb", result.stdout)
+    return set(by_myst_nb) | set(by_merge)
 
 
 def front_matter(page: Path) -> str:

@@ -157,7 +157,8 @@ def test_figures_sit_on_a_white_card_in_dark_mode(chromium, book_server):
             ".forEach(e => e.classList.remove('toggle-hidden'))"
         )
         page.wait_for_function(FULLY_SHOWN)  # the dropdowns fade in
-        images = page.locator("article .cell_output img")
+        # the figures of the reader's framework; the other frameworks' copies are hidden
+        images = page.locator("article .cell_output img:visible")
         for index in range(images.count()):
             shot = _framed(page, images.nth(index))
             pixels = image_module.open(io.BytesIO(shot)).convert("RGB")

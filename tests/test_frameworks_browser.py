@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import jupytext
 import pytest
 
-from tools.frameworks import FRAMEWORKS, TITLES, multi_framework_pages
+from tools.frameworks import FRAMEWORKS, TITLES, multi_framework_pages, pytorch_for_all
 
-PAGES = [f"book/{md.stem}.html" for md in multi_framework_pages()]
+PAGES = [
+    f"book/{md.stem}.html"
+    for md in multi_framework_pages()
+    if not pytorch_for_all(jupytext.read(md))
+]
+ADDITIONS = [  # PyTorch throughout, with additions for the other frameworks
+    f"book/{md.stem}.html" for md in multi_framework_pages() if pytorch_for_all(jupytext.read(md))
+]
 OTHER_PAGE = "book/explorer.html"
 
 VISIBLE_CELLS = """
@@ -43,14 +51,13 @@ def test_switching_changes_every_code_cell_and_output(offline_page, book_server,
     offline_page.goto(f"{book_server}/{path}", wait_until="networkidle")
     before = offline_page.locator("article").inner_text()
     choose(offline_page, framework)
-    assert visible_frameworks(offline_page) == {f"tag_fw-{framework}"}
-    shown = offline_page.evaluate(CELL_TEXT, framework)
-    assert shown and shown in offline_page.locator("article").inner_text()
-    assert (
-        offline_page.evaluate(CELL_TEXT, "pytorch")
-        not in offline_page.locator("article").inner_text()
-    )
-    assert offline_page.locator("article").inner_text() != before
+    # every code cell of the chosen framework is shown, with its output, and no other
+    shown = offline_page.evaluate(VISIBLE_CELLS)
+    assert set(shown) == {f"tag_fw-{framework}"}
+    assert len(shown) == offline_page.locator(f"article .cell.tag_fw-{framework}").count()
+    after = offline_page.locator("article").inner_text()
+    assert after != before
+    assert offline_page.evaluate(CELL_TEXT, framework).split("\n")[-2] in after
     # each glued number of the prose is the chosen framework's
     glued = offline_page.locator("article .fw-only").evaluate_all(
         "spans => spans.filter(s => s.offsetParent !== null).map(s => s.className)"
@@ -88,3 +95,18 @@ def test_launch_and_download_links_follow_the_framework(offline_page, book_serve
         ".dropdown-download-buttons a[href$='.ipynb']", "e => e.href"
     )
     assert offline_page.request.get(download).ok
+
+
+@pytest.mark.parametrize("path", ADDITIONS)
+@pytest.mark.parametrize("framework", FRAMEWORKS[1:])
+def test_additions_join_the_pytorch_code_for_their_framework(
+    offline_page, book_server, path, framework
+):
+    offline_page.goto(f"{book_server}/{path}", wait_until="networkidle")
+    assert visible_frameworks(offline_page) == {"none"}
+    pytorch_cells = offline_page.evaluate(VISIBLE_CELLS).count("none")
+    choose(offline_page, framework)
+    shown = offline_page.evaluate(VISIBLE_CELLS)
+    assert set(shown) == {"none", f"tag_fw-{framework}"}
+    assert shown.count("none") == pytorch_cells
+    assert offline_page.log.console_errors == []

@@ -39,7 +39,7 @@ import nbformat
 import yaml
 
 from tools.book_notebooks import ROOT, display_path, toc_notebooks, toc_pages
-from tools.frameworks import DEFAULT, derived_notebook, page_frameworks
+from tools.frameworks import DEFAULT, derived_notebook, launched_frameworks
 
 EXPORT_DIR = ROOT / "notebooks"
 CONFIG = ROOT / "_config.yml"
@@ -588,7 +588,7 @@ def export_all(pages: list[Path] | None = None, export_dir: Path = EXPORT_DIR) -
     return {
         exported_path(md, export_dir, framework): render(export_notebook(md, book, framework))
         for md in (pages if pages is not None else toc_notebooks())
-        for framework in page_frameworks(md)
+        for framework in launched_frameworks(md)
     }
 
 

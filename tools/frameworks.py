@@ -17,7 +17,12 @@ From that one source,
 * `merge` joins the executed notebooks into the notebook the book renders, with every code
   cell once per framework (tagged `fw-<framework>`) and every glued value and figure
   reference once per framework, so that the page switches between frameworks without a
-  kernel (book/_static/frameworks.js). `make book` writes it as `<page>.tabs.json`.
+  kernel (book/_js/frameworks.js). `make book` writes it as `<page>.tabs.json`.
+
+A page whose front matter says `frameworks: {pytorch_for_all: true}`, such as the exercise
+solutions, is PyTorch throughout with additions for the other frameworks where they change the
+answer: its PyTorch cells and shared prose are shown to every reader, and only the other
+frameworks' cells and prose follow the switch.
 
 sphinx-design's synchronised tabs were the first choice for the switch, but a tab cannot hold
 a notebook cell: myst-nb renders code cells only at the top level of a page.
@@ -84,7 +89,8 @@ def cell_frameworks(cell: nbformat.NotebookNode, where: str = "cell") -> tuple[s
 
 
 def without_tab_line(source: str) -> str:
-    return TAB_LINE.sub("", source, count=1)
+    """A cell's code as its framework's notebook holds it: no `#@tab` line, no blank start."""
+    return TAB_LINE.sub("", source, count=1).lstrip("\n")
 
 
 def is_multi_framework(notebook: nbformat.NotebookNode) -> bool:
@@ -92,9 +98,22 @@ def is_multi_framework(notebook: nbformat.NotebookNode) -> bool:
     return any(cell.cell_type == "code" and TAB_LINE.match(cell.source) for cell in notebook.cells)
 
 
+def pytorch_for_all(notebook: nbformat.NotebookNode) -> bool:
+    """Whether the page's PyTorch cells are shown to the readers of every framework."""
+    return bool(notebook.metadata.get("frameworks", {}).get("pytorch_for_all"))
+
+
 def page_frameworks(md: Path) -> tuple[str, ...]:
     """The frameworks a page is written in: all four for a page with `#@tab` cells."""
     return FRAMEWORKS if is_multi_framework(jupytext.read(md)) else (DEFAULT,)
+
+
+def launched_frameworks(md: Path) -> tuple[str, ...]:
+    """The frameworks whose notebook of the page readers launch: each framework of a page
+    written in several, only PyTorch's for a page whose PyTorch cells every reader sees (its
+    other notebooks hold just their additions, and serve the book's outputs)."""
+    source = jupytext.read(md)
+    return (DEFAULT,) if pytorch_for_all(source) else page_frameworks(md)
 
 
 def derived_notebook(md: Path, framework: str = DEFAULT) -> Path:
@@ -174,35 +193,40 @@ def _per_framework(markdown: str, framework: str, figures: set[str]) -> str:
     )
 
 
-def _spans(inline: str, figures: set[str]) -> str:
-    """An inline role repeated once per framework, each copy in a span of its framework."""
+def _spans(inline: str, figures: set[str], frameworks: tuple[str, ...]) -> str:
+    """An inline role once per framework, each copy in a span of its framework; just the
+    role, made that framework's, when only one framework computes it."""
+    if len(frameworks) == 1:
+        return _per_framework(inline, frameworks[0], figures)
     return "".join(
-        f"[{_per_framework(inline, fw, figures)}]{{.fw-only .fw-{fw}}}" for fw in FRAMEWORKS
+        f"[{_per_framework(inline, fw, figures)}]{{.fw-only .fw-{fw}}}" for fw in frameworks
     )
 
 
-def merged_prose(markdown: str, figures: set[str]) -> str:
-    """Shared prose whose glued values and figure numbers follow the reader's framework."""
+def merged_prose(markdown: str, figures: set[str], shared: tuple[str, ...] = FRAMEWORKS) -> str:
+    """Prose whose glued values and figure numbers follow the reader's framework.
+
+    `shared` are the frameworks whose notebooks compute the values of the shared prose: all
+    of them, or only PyTorch on a page whose PyTorch cells every reader sees.
+    """
     pieces, last = [], 0
     for block in DIRECTIVE.finditer(markdown):
-        pieces.append(_shared(markdown[last : block.start()], figures))
+        pieces.append(_shared(markdown[last : block.start()], figures, shared))
         names = _names(block.group("names"), "prose")
-        body = block.group("body")
-        if len(names) == 1:
-            body = _per_framework(body, names[0], figures)
-        else:
-            body = _shared(body, figures)
+        body = _shared(block.group("body"), figures, names)
         fence = block.group("fence")
         pieces.append(f"{fence}{{framework}} {', '.join(names)}\n{body}{fence}\n")
         last = block.end()
-    pieces.append(_shared(markdown[last:], figures))
+    pieces.append(_shared(markdown[last:], figures, shared))
     return "".join(pieces)
 
 
-def _shared(markdown: str, figures: set[str]) -> str:
-    markdown = GLUE.sub(lambda m: _spans(m.group(0), figures), markdown)
+def _shared(markdown: str, figures: set[str], frameworks: tuple[str, ...]) -> str:
+    markdown = GLUE.sub(lambda m: _spans(m.group(0), figures, frameworks), markdown)
     return REFERENCE.sub(
-        lambda m: _spans(m.group(0), figures) if m.group("label") in figures else m.group(0),
+        lambda m: (
+            _spans(m.group(0), figures, frameworks) if m.group("label") in figures else m.group(0)
+        ),
         markdown,
     )
 
@@ -215,10 +239,14 @@ def _figure_names(notebook: nbformat.NotebookNode) -> set[str]:
     } - {None}
 
 
-def _merged_cell(cell: nbformat.NotebookNode, framework: str) -> nbformat.NotebookNode:
-    """One framework's executed cell, tagged with the framework, its glue and figure renamed."""
+def _merged_cell(
+    cell: nbformat.NotebookNode, framework: str, for_all: bool = False
+) -> nbformat.NotebookNode:
+    """One framework's executed cell, tagged with the framework (unless every reader sees
+    it), its glue and figure renamed."""
     cell = copy.deepcopy(cell)
-    cell.metadata["tags"] = [*cell.metadata.get("tags", []), f"fw-{framework}"]
+    if not for_all:
+        cell.metadata["tags"] = [*cell.metadata.get("tags", []), f"fw-{framework}"]
     figure = cell.metadata.get("mystnb", {}).get("figure", {})
     if figure.get("name"):
         figure["name"] = _figure_label(figure["name"], framework)
@@ -245,6 +273,8 @@ def merge(md: Path) -> nbformat.NotebookNode:
         for framework in FRAMEWORKS
         for name in _figure_names(nbformat.read(derived_notebook(md, framework), as_version=4))
     }
+    for_all = pytorch_for_all(source)
+    shared = (DEFAULT,) if for_all else FRAMEWORKS
     merged = nbformat.v4.new_notebook(metadata=copy.deepcopy(source.metadata))
     merged.metadata["kernelspec"] = dict(PYTHON3)
     merged.metadata.pop("jupytext", None)
@@ -252,7 +282,8 @@ def merge(md: Path) -> nbformat.NotebookNode:
         if cell.cell_type == "markdown":
             merged.cells.append(
                 nbformat.v4.new_markdown_cell(
-                    merged_prose(cell.source, figures), metadata=copy.deepcopy(cell.metadata)
+                    merged_prose(cell.source, figures, shared),
+                    metadata=copy.deepcopy(cell.metadata),
                 )
             )
             continue
@@ -266,7 +297,7 @@ def merge(md: Path) -> nbformat.NotebookNode:
                     f"{display_path(derived_notebook(md, framework))} does not match "
                     f"{display_path(md)} at cell {index}: run `make notebooks`"
                 )
-            merged.cells.append(_merged_cell(done, framework))
+            merged.cells.append(_merged_cell(done, framework, for_all and framework == DEFAULT))
     for number, cell in enumerate(merged.cells):
         cell.id = f"cell-{number}"  # stable, so an unchanged page is not rewritten
     return merged
@@ -293,11 +324,25 @@ def multi_framework_pages() -> list[Path]:
     return [md for md in toc_notebooks() if len(page_frameworks(md)) > 1]
 
 
+def refresh_notebooks(md: Path) -> None:
+    """Execute each framework's notebook of the page again if its inputs changed (its code,
+    its kernel or the `d2lsave` it imports), as `make notebooks` does: the book renders these
+    outputs, so they must be current before the page is merged."""
+    from tools import notebooks  # which imports this module
+
+    for framework in page_frameworks(md):
+        what, notebook = notebooks.refresh(md, framework=framework)
+        notebooks.write(md, notebook, framework)
+        if what == "executed":
+            print(f"executed: {display_path(derived_notebook(md, framework))}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["merge"])
     parser.parse_args(argv)
     for md in multi_framework_pages():
+        refresh_notebooks(md)
         written = write_merged(md)
         print(f"{'written' if written else 'unchanged'}: {display_path(merged_page(md))}")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import filecmp
 import importlib
 import shutil
@@ -285,6 +286,16 @@ class FrameworkDirective(SphinxDirective):
         return [container]
 
 
+RAW_NUMBERS = "book_raw_fignumbers"  # the figure numbers as Sphinx assigned them
+
+
+def restore_figure_numbers(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """Give Sphinx back the numbers it assigned last time, before it numbers the figures."""
+    if hasattr(env, RAW_NUMBERS):
+        env.toc_fignumbers = copy.deepcopy(getattr(env, RAW_NUMBERS))
+    return []
+
+
 def share_figure_numbers(app: Sphinx, env: BuildEnvironment) -> list[str]:
     """Give the copies of a figure, one per framework, the number of the figure.
 
@@ -292,6 +303,9 @@ def share_figure_numbers(app: Sphinx, env: BuildEnvironment) -> list[str]:
     `name-tensorflow` and `name-mxnet`; Sphinx would number them 1 to 4. The reader sees one
     of them, and the prose refers to it, so they share one number, and figures count on.
     """
+    # Sphinx compares its fresh numbers with the stored ones to find the pages to write again:
+    # it must find its own numbers there (restore_figure_numbers), or it writes them every time
+    setattr(env, RAW_NUMBERS, copy.deepcopy(env.toc_fignumbers))
     suffixes = tuple(f"-{name}" for name in FRAMEWORKS[1:])
     for numbers in env.toc_fignumbers.values():
         figures = numbers.get("figure")
@@ -309,6 +323,7 @@ def share_figure_numbers(app: Sphinx, env: BuildEnvironment) -> list[str]:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("framework", FrameworkDirective)
     # after Sphinx's own numbering, which runs on the same event at the default priority
+    app.connect("env-get-updated", restore_figure_numbers, priority=100)
     app.connect("env-get-updated", share_figure_numbers, priority=900)
     from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput
 

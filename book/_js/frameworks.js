@@ -47,7 +47,9 @@
   var NOTEBOOK = /\/([^/?#]+?)(?:\.(?:jax|tensorflow|mxnet))?\.ipynb$/;
 
   function retargetLaunchLinks(name) {
-    if (!document.querySelector("[class*='tag_fw-']")) return;
+    // only where every code cell is one framework's: a page of PyTorch code with additions
+    // for the other frameworks launches its PyTorch notebook whatever the choice
+    if (!document.querySelector(".tag_fw-pytorch")) return;
     var page = window.location.pathname.split("/").pop().replace(/\.html$/, "");
     var suffix = name === DEFAULT ? "" : "." + name;
     document.querySelectorAll(".dropdown-launch-buttons a, .dropdown-download-buttons a")
