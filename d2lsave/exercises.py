@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from d2lsave.mxnet import check_integer, check_real, check_weights
+from d2lsave.synthetic_regression_data import check_integer, check_real, check_weights
 
 __all__ = [
     "PseudorandomPermutation",

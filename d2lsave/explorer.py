@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import traitlets
 
-from d2lsave.mxnet import check_integer, check_real, check_weights
+from d2lsave.synthetic_regression_data import check_integer, check_real, check_weights
 
 __all__ = [
     "random_bits",

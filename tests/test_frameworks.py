@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -222,3 +223,13 @@ def test_merged_json_is_a_notebook_myst_nb_can_read(tmp_path):
     nbformat.validate(nbformat.reads(text, as_version=4))
     assert json.loads(text)["metadata"]["kernelspec"]["name"] == "python3"
     assert frameworks.write_merged(md) is False  # unchanged: not rewritten
+
+
+def test_the_pytorch_modules_import_no_other_frameworks_module():
+    """`from d2lsave import x` in a PyTorch page means the PyTorch x, never JAX's or MXNet's."""
+    others = "|".join(FRAMEWORKS[1:])
+    for module in (ROOT / "d2lsave").glob("*.py"):
+        if module.stem in FRAMEWORKS[1:]:
+            continue
+        text = module.read_text()
+        assert not re.search(rf"^\s*(from|import) d2lsave\.({others})\b", text, re.M), module.name

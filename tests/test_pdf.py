@@ -11,7 +11,8 @@ import pytest
 
 from tests.conftest import ROOT
 from tools import pdf
-from tools.book_notebooks import toc_pages
+from tools.book_notebooks import is_notebook, toc_pages
+from tools.notebooks import source_cells
 
 pypdf = pytest.importorskip("pypdf")
 
@@ -122,8 +123,9 @@ def _images(reader, pages: range) -> int:
 
 
 def _figures(page: Path) -> int:
-    """Figures a page's source declares: captioned code cells, figure directives, images."""
-    notebook = jupytext.read(page)
+    """Figures a page's source declares for the PDF's framework, PyTorch: captioned code
+    cells, figure directives, images."""
+    notebook = source_cells(page) if is_notebook(page) else jupytext.read(page)
     captioned = sum(bool(cell.metadata.get("mystnb", {}).get("figure")) for cell in notebook.cells)
     markdown = "\n".join(_markdown(page))
     return captioned + len(re.findall(r"^```+\{figure\}|!\[[^\]]*\]\(", markdown, re.M))

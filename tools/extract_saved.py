@@ -513,7 +513,8 @@ def build_package() -> dict[Path, str]:
         if target in files:
             raise SaveError(f"{saved.relpath}: a second page saves code into {saved.module}.py")
         files[target] = render_module(saved, defined_in)
-        defined_in.update({n: saved.module for b in saved.blocks for n in b.public_names})
+        if saved.framework == DEFAULT:  # `from d2lsave import x` means the PyTorch x
+            defined_in.update({n: saved.module for b in saved.blocks for n in b.public_names})
     return {path: _format(text, path.relative_to(ROOT).as_posix()) for path, text in files.items()}
 
 
