@@ -51,13 +51,9 @@ results["frameworks imported"] = sorted(
 print(json.dumps(results))
 """
 MODULES = {"pytorch": "torch", "jax": "jax", "tensorflow": "tensorflow", "mxnet": "mxnet"}
-# what importing each module brings in: d2l's JAX module reads data with TensorFlow
-IMPORTED = {
-    "pytorch": ["torch"],
-    "jax": ["jax", "tensorflow"],
-    "tensorflow": ["tensorflow"],
-    "mxnet": ["mxnet"],
-}
+# What importing each module may bring in besides its own framework: d2l's JAX module reads
+# data with TensorFlow, and TensorFlow's Keras 3 imports JAX where JAX is installed.
+ALSO = {"pytorch": set(), "jax": {"tensorflow"}, "tensorflow": {"jax"}, "mxnet": set()}
 
 
 @pytest.fixture(scope="module", params=FRAMEWORKS)
@@ -97,4 +93,6 @@ def test_d2l_shapes_and_lengths_hold(checked):
 
 def test_a_framework_module_imports_no_other_framework(checked):
     framework, results = checked
-    assert results["frameworks imported"] == IMPORTED[framework]
+    imported = set(results["frameworks imported"])
+    assert MODULES[framework] in imported
+    assert imported - {MODULES[framework]} <= ALSO[framework], framework
