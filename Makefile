@@ -77,11 +77,15 @@ $(LIB_STAMP): $(PAGES) _toc.yml tools/extract_saved.py tools/book_notebooks.py |
 	$(BIN)/python -m tools.extract_saved
 	@mkdir -p $(@D) && touch $@
 
-# A page that imports d2lsave is executed again when d2lsave changed (book/_ext/book_extras.py).
 # The pages written in several frameworks: each framework's notebook, executed again where its
-# inputs changed, then merged into the page the book renders.
-book: env assets $(LIB_STAMP) browser
+# inputs changed, then merged into the page the book renders (book/<page>.tabs.json).
+MERGED_STAMP := _build/.pages-merged
+$(MERGED_STAMP): $(PAGES) $(wildcard book/*.ipynb) $(LIB_STAMP) tools/frameworks.py tools/notebooks.py
 	$(BIN)/python -m tools.frameworks merge
+	@mkdir -p $(@D) && touch $@
+
+# A page that imports d2lsave is executed again when d2lsave changed (book/_ext/book_extras.py).
+book: env assets $(LIB_STAMP) $(MERGED_STAMP) browser
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@# every page's download menu links the whole book as a PDF: print it when a page changed
 	$(BIN)/python -m tools.pdf --if-changed
