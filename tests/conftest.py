@@ -41,25 +41,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(FIXTURE_MARKERS[fixture])
 
 
+def run_here(*command: str) -> subprocess.CompletedProcess:
+    """A command of this environment, run in the repository, its output captured."""
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+
+
 def build_book() -> subprocess.CompletedProcess:
     """Build the book exactly as `make book` does, with warnings as errors."""
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    merged = subprocess.run(
-        [sys.executable, "-m", "tools.frameworks", "merge"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    merged = run_here(sys.executable, "-m", "tools.frameworks", "merge")
     if merged.returncode != 0:
         return merged
-    return subprocess.run(
-        [str(jupyter_book), "build", ".", "--warningiserror", "--keep-going"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    jupyter_book = str(Path(sys.executable).parent / "jupyter-book")
+    return run_here(jupyter_book, "build", ".", "--warningiserror", "--keep-going")
 
 
 @pytest.fixture(scope="session")
@@ -69,13 +62,7 @@ def built_book() -> Path:
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     # As `make book` does: the download menus link the PDF. In a process of its own, because
     # it drives Chromium, and a test session may already hold Playwright's one sync driver.
-    printed = subprocess.run(
-        [sys.executable, "-m", "tools.pdf", "--if-changed"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    printed = run_here(sys.executable, "-m", "tools.pdf", "--if-changed")
     assert printed.returncode == 0, printed.stdout[-3000:] + printed.stderr[-3000:]
     return HTML
 
