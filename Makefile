@@ -6,6 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# Matplotlib's font cache, of this clone's environments only. The default, ~/.cache/matplotlib,
+# is shared by every environment of one matplotlib version, and records the paths of the fonts
+# inside the environment that wrote it: another clone's removed environment leaves it without
+# the fonts mathtext needs, and every plot then warns on stderr, which nbval compares.
+export MPLCONFIGDIR := $(CURDIR)/_build/matplotlib
 # The pages, and what makes d2lsave from them: `make lib` runs again whenever one changes.
 PAGES := $(wildcard book/*.md)
 LIB_STAMP := _build/.d2lsave-made
@@ -64,7 +69,16 @@ $(MXNET_STAMP): requirements-mxnet.txt constraints-mxnet.txt requirements-nodeps
 	  --display-name "Python 3 (MXNet)" >/dev/null
 	touch $@
 
-env: $(STAMP) $(MXNET_STAMP)
+# The font caches are built here, not by the first plot in a notebook, where matplotlib's
+# "building the font cache" notice would be an output on stderr.
+FONT_CACHE := $(MPLCONFIGDIR)/.built
+$(FONT_CACHE): $(STAMP) $(MXNET_STAMP)
+	@mkdir -p $(@D)
+	$(BIN)/python -c "import matplotlib.font_manager"
+	$(MXNET_VENV)/bin/python -c "import matplotlib.font_manager"
+	@touch $@
+
+env: $(STAMP) $(MXNET_STAMP) $(FONT_CACHE)
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
