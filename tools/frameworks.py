@@ -113,7 +113,9 @@ def launched_frameworks(md: Path) -> tuple[str, ...]:
     written in several, only PyTorch's for a page whose PyTorch cells every reader sees (its
     other notebooks hold just their additions, and serve the book's outputs)."""
     source = jupytext.read(md)
-    return (DEFAULT,) if pytorch_for_all(source) else page_frameworks(md)
+    if pytorch_for_all(source) or not is_multi_framework(source):
+        return (DEFAULT,)
+    return FRAMEWORKS
 
 
 def derived_notebook(md: Path, framework: str = DEFAULT) -> Path:
@@ -268,11 +270,7 @@ def merge(md: Path) -> nbformat.NotebookNode:
         executed[framework] = iter(
             [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
         )
-    figures = _figure_names(source) | {
-        name
-        for framework in FRAMEWORKS
-        for name in _figure_names(nbformat.read(derived_notebook(md, framework), as_version=4))
-    }
+    figures = _figure_names(source)  # every framework's cells, with their figure metadata
     for_all = pytorch_for_all(source)
     shared = (DEFAULT,) if for_all else FRAMEWORKS
     merged = nbformat.v4.new_notebook(metadata=copy.deepcopy(source.metadata))
