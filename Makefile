@@ -21,7 +21,7 @@ SLOW := browser or build or colab or lab or kernel or processes
 .PHONY: help env assets book colab-smoke runtimes classroom assignment grade test check lab sync notebooks export lib pdf bench lock browser clean
 
 help:
-	@echo "make book       build the HTML book into _build/html (sets up .venv if needed)"
+	@echo "make book       build the HTML book into _build/html (sets up .venv if needed), and its PDF"
 	@echo "make test       run every test: units, notebooks (nbval), build, browser"
 	@echo "make check      the fast tier: unit tests, drift checks and ruff (no browser, no build)"
 	@echo "make lab        open JupyterLab on book/: the .md pages open as notebooks"
@@ -98,11 +98,19 @@ $(MERGED_STAMP): $(PAGES) $(wildcard book/*.ipynb) $(LIB_STAMP) tools/frameworks
 	$(BIN)/python -m tools.frameworks merge
 	@mkdir -p $(@D) && touch $@
 
+# Every page's download menu links the whole book as a PDF, printed again when a page changed.
+# `make book PDF=no` leaves the PDF as it is: for quick rebuilds while writing.
+PDF ?= yes
+ifeq ($(filter $(PDF),yes no),)
+$(error PDF=$(PDF): expected yes or no)
+endif
+
 # A page that imports d2lsave is executed again when d2lsave changed (book/_ext/book_extras.py).
 book: env assets $(LIB_STAMP) $(MERGED_STAMP) browser
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
-	@# every page's download menu links the whole book as a PDF: print it when a page changed
+ifeq ($(PDF),yes)
 	$(BIN)/python -m tools.pdf --if-changed
+endif
 	@echo
 	@echo "Open $(CURDIR)/_build/html/index.html in a browser."
 

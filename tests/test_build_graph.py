@@ -58,15 +58,16 @@ def copy_repository(target: Path) -> Path:
 
 
 def make_book(repository: Path) -> subprocess.CompletedProcess:
-    """`make book` in the copy. The environment and npm stamps are taken as up to date, and
-    PYTHONPATH makes the copy's d2lsave win over the editable install of the shared one."""
+    """`make book` in the copy. The environment and npm stamps are taken as up to date,
+    PYTHONPATH makes the copy's d2lsave win over the editable install of the shared one, and
+    the PDF is not printed: what these tests follow ends at the HTML pages."""
     environment = dict(os.environ, PYTHONPATH=str(repository))
     environment.pop("MAKEFLAGS", None)
     result = subprocess.run(
         [
             "make",
             *("-o", ".venv/.installed", "-o", ".venv-mxnet/.installed"),
-            *("-o", "node_modules/.package-lock.json", "book"),
+            *("-o", "node_modules/.package-lock.json", "book", "PDF=no"),
         ],
         cwd=repository,
         env=environment,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 
 import pytest
@@ -47,3 +48,32 @@ def test_a_missing_playwright_skips_with_the_same_message(monkeypatch):
     monkeypatch.setitem(sys.modules, "playwright.sync_api", None)  # import fails
     with pytest.raises(pytest.skip.Exception, match=re.escape(conftest.NO_BROWSER)):
         conftest.require_browser()
+
+
+def make_dry_run(*arguments: str) -> subprocess.CompletedProcess:
+    """What `make book` would run, printed and not run, with the environment taken as made."""
+    stamps = (".venv/.installed", ".venv-mxnet/.installed", "node_modules/.package-lock.json")
+    old = [option for stamp in stamps for option in ("-o", stamp)]
+    return subprocess.run(
+        ["make", "--dry-run", *old, "book", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("setting", "prints"), [((), True), (("PDF=yes",), True), (("PDF=no",), False)]
+)
+def test_make_book_prints_the_pdf_unless_told_not_to(setting, prints):
+    result = make_dry_run(*setting)
+    assert result.returncode == 0, result.stderr
+    assert ("tools.pdf" in result.stdout) is prints
+    assert "jupyter-book build" in result.stdout
+
+
+def test_make_book_names_a_bad_pdf_setting():
+    result = make_dry_run("PDF=maybe")
+    assert result.returncode != 0
+    assert "PDF=maybe: expected yes or no" in result.stderr

@@ -35,6 +35,7 @@ from unittest import mock
 import nbformat
 from nbclient import NotebookClient
 
+from tools import pip_sources
 from tools.book_notebooks import ROOT, toc_notebooks
 from tools.notebooks import clear_outputs
 from tools.setup_cell import INSTALLERS, SETUP_CELL
@@ -154,13 +155,24 @@ def make_environment(venv: Path, python: Path, installs: list[list[str]], kernel
         return False
     if venv.exists():
         shutil.rmtree(venv)
-    _run(python, "-m", "venv", venv)
+    _run(python, "-m", "venv", venv)  # with pip, which the notebooks' setup cells use
     for arguments in installs:
-        _run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", *arguments)
+        _run(*installer(venv), *arguments)
     _run(venv / "bin" / "python", "-m", "ipykernel", "install", "--prefix", venv, "--name", kernel)
     (venv / BASELINE).write_text(json.dumps(distributions(venv), indent=1, sort_keys=True))
     (venv / STAMP).write_text(stamp)
     return True
+
+
+def installer(venv: Path) -> list[str | Path]:
+    """The command that installs into an environment before any notebook runs: uv, from
+    the same sources as pip (tools/pip_sources.py), if this environment has it, since it
+    installs torch and its CUDA libraries several times as fast. The setup cells still
+    install with pip, as readers' do."""
+    python, uv = venv / "bin" / "python", Path(sys.executable).parent / "uv"
+    if uv.is_file():
+        return [uv, "pip", "install", "--quiet", "--python", python, *pip_sources.source_options()]
+    return [python, "-m", "pip", "install", "--quiet"]
 
 
 def _stamp(python: Path, installs: list[list[str]]) -> str:

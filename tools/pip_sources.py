@@ -44,6 +44,17 @@ def uv_options(settings: list[tuple[str, str]], constraints: bool = True) -> lis
     return options
 
 
+def source_options(constraints: bool = True) -> list[str]:
+    """uv options for the sources this machine's pip is set up to use."""
+    listing = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "list"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return uv_options(pip_settings(listing), constraints=constraints)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -52,13 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         help="leave out pip's constraints files (for `make lock`: the lock names no local file)",
     )
     args = parser.parse_args(argv)
-    listing = subprocess.run(
-        [sys.executable, "-m", "pip", "config", "list"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    print(shlex.join(uv_options(pip_settings(listing), constraints=not args.indexes_only)))
+    print(shlex.join(source_options(constraints=not args.indexes_only)))
     return 0
 
 
