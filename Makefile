@@ -15,14 +15,16 @@ export MPLCONFIGDIR := $(CURDIR)/_build/matplotlib
 PAGES := $(wildcard book/*.md)
 LIB_STAMP := _build/.d2lsave-made
 # What the fast tier leaves out: a browser, a book build, the Colab-like run, JupyterLab,
-# notebook kernels, and fresh Python processes that import torch.
-SLOW := browser or build or colab or lab or kernel or processes
+# notebook kernels (nbval's included), and fresh Python processes that import torch.
+SLOW := browser or build or colab or lab or kernel or processes or nbval
 
-.PHONY: help env assets book colab-smoke runtimes classroom assignment grade test check lab sync notebooks export lib pdf bench lock browser clean
+.PHONY: help env assets book colab-smoke runtimes classroom assignment grade test test-notebooks test-rest check lab sync notebooks export lib pdf bench lock browser clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (sets up .venv if needed), and its PDF"
 	@echo "make test       run every test: units, notebooks (nbval), build, browser"
+	@echo "                (two runs side by side: make test-notebooks, the notebooks in every runtime;"
+	@echo "                make test-rest, every other test)"
 	@echo "make check      the fast tier: unit tests, drift checks and ruff (no browser, no build)"
 	@echo "make lab        open JupyterLab on book/: the .md pages open as notebooks"
 	@echo "make sync       rewrite each paired .ipynb from its .md, keeping outputs"
@@ -117,8 +119,20 @@ endif
 browser:
 	@test -x $(CHROMIUM) || sh tools/install_chromium.sh
 
+# Two pytest runs side by side, one per core. One runs the notebooks where readers run them:
+# nbval on book/, each notebook in its own kernel, and the Colab-like, bare and Binder
+# environments, which no other test touches. The other runs every other test. Neither writes
+# what the other reads (tests work on copies in temporary folders). Each line of output is
+# printed whole, each run ends with its own summary, and `make test` fails if either fails.
+RUNS_NOTEBOOKS := nbval or colab
 test: env assets browser
-	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
+	@$(MAKE) --no-print-directory -j2 --output-sync=line test-notebooks test-rest
+
+test-notebooks: env browser
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m "$(RUNS_NOTEBOOKS)"
+
+test-rest: env assets browser
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m "not ($(RUNS_NOTEBOOKS))"
 
 # Unit tests, drift checks and ruff (tests/test_derived_files.py). Only tests/ is collected:
 # nbval's run of book/*.ipynb executes the notebooks, which is the full tier's job.

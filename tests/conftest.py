@@ -34,8 +34,11 @@ NO_BROWSER = "Playwright or Chromium is missing: run `make browser` (make test d
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test with the markers of the slow fixtures it needs."""
+    """Mark each test with the markers of the slow fixtures it needs, and each notebook cell
+    nbval runs with `nbval`."""
     for item in items:
+        if Path(getattr(item, "path", "")).suffix == ".ipynb":
+            item.add_marker("nbval")
         for fixture in getattr(item, "fixturenames", ()):
             if fixture in FIXTURE_MARKERS:
                 item.add_marker(FIXTURE_MARKERS[fixture])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,8 +16,9 @@ from tests.conftest import ROOT
 class Item:
     """The part of a collected test that the marking hook reads and writes."""
 
-    def __init__(self, *fixturenames: str) -> None:
+    def __init__(self, *fixturenames: str, path: str = "tests/test_x.py") -> None:
         self.fixturenames = fixturenames
+        self.path = Path(path)
         self.markers: list[str] = []
 
     def add_marker(self, marker: str) -> None:
@@ -30,10 +32,35 @@ def test_tests_are_marked_by_the_slow_fixtures_they_use():
     assert book.markers == ["build"] and plain.markers == []
 
 
+def test_notebook_cells_are_marked_nbval():
+    cell, test = Item(path="book/explorer.ipynb"), Item(path="tests/test_explorer.py")
+    conftest.pytest_collection_modifyitems(None, [cell, test])
+    assert cell.markers == ["nbval"] and test.markers == []
+
+
+def make_variable(name: str) -> str:
+    return re.search(rf"^{name} := (.*)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+
+
+def recipe(target: str) -> str:
+    """The commands of a Makefile target, as one string."""
+    text = (ROOT / "Makefile").read_text()
+    return re.search(rf"^{target}:.*\n((?:\t.*\n)+)", text, re.M).group(1)
+
+
+def test_make_test_runs_two_runs_that_split_the_suite_between_them():
+    assert "test-notebooks test-rest" in recipe("test")
+    notebooks = re.search(r'-m "(.*)"', recipe("test-notebooks")).group(1)
+    rest = re.search(r'-m "(.*)"', recipe("test-rest")).group(1)
+    assert notebooks == "$(RUNS_NOTEBOOKS)" and rest == "not ($(RUNS_NOTEBOOKS))"
+    # only the runs of notebooks touch the runtime environments, and nbval marks its cells
+    assert set(make_variable("RUNS_NOTEBOOKS").split(" or ")) == {"nbval", "colab"}
+
+
 def test_the_fast_tier_deselects_every_slow_marker():
     declared = (ROOT / "pyproject.toml").read_text().split("markers = [", 1)[1].split("]", 1)[0]
     names = set(re.findall(r'"(\w+):', declared))
-    slow = re.search(r"^SLOW := (.*)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+    slow = make_variable("SLOW")
     assert set(slow.split(" or ")) == names
 
 
