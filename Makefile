@@ -1,6 +1,9 @@
 # Entry points of the book. `make book` and `make test` set up everything they need.
 
 PYTHON ?= python3
+# A pipeline fails when any of its commands fails (make test's runs pipe pytest into sed).
+SHELL := bash
+.SHELLFLAGS := -o pipefail -c
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -102,9 +105,12 @@ $(MERGED_STAMP): $(PAGES) $(wildcard book/*.ipynb) $(LIB_STAMP) tools/frameworks
 
 # Every page's download menu links the whole book as a PDF, printed again when a page changed.
 # `make book PDF=no` leaves the PDF as it is: for quick rebuilds while writing.
-PDF ?= yes
+ifeq ($(origin PDF),command line)
 ifeq ($(filter $(PDF),yes no),)
 $(error PDF=$(PDF): expected yes or no)
+endif
+else
+PDF := yes
 endif
 
 # A page that imports d2lsave is executed again when d2lsave changed (book/_ext/book_extras.py).
@@ -122,17 +128,20 @@ browser:
 # Two pytest runs side by side, one per core. One runs the notebooks where readers run them:
 # nbval on book/, each notebook in its own kernel, and the Colab-like, bare and Binder
 # environments, which no other test touches. The other runs every other test. Neither writes
-# what the other reads (tests work on copies in temporary folders). Each line of output is
-# printed whole, each run ends with its own summary, and `make test` fails if either fails.
+# what the other reads (tests work on copies in temporary folders; tests/conftest.py refuses a
+# test of the first run that needs the built book). Each line is printed as it comes, prefixed
+# with its run's name; both runs go to their end (-k), and `make test` fails if either fails.
 RUNS_NOTEBOOKS := nbval or colab
 test: env assets browser
-	@$(MAKE) --no-print-directory -j2 --output-sync=line test-notebooks test-rest
+	@$(MAKE) --no-print-directory -k -j2 test-notebooks test-rest
 
 test-notebooks: env browser
-	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m "$(RUNS_NOTEBOOKS)"
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m "$(RUNS_NOTEBOOKS)" 2>&1 \
+	  | sed -u 's/^/[notebooks] /'
 
 test-rest: env assets browser
-	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m "not ($(RUNS_NOTEBOOKS))"
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m "not ($(RUNS_NOTEBOOKS))" 2>&1 \
+	  | sed -u 's/^/[rest] /'
 
 # Unit tests, drift checks and ruff (tests/test_derived_files.py). Only tests/ is collected:
 # nbval's run of book/*.ipynb executes the notebooks, which is the full tier's job.

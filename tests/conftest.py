@@ -30,6 +30,10 @@ FIXTURE_MARKERS = {
     "lab": "lab",
 }
 NO_BROWSER = "Playwright or Chromium is missing: run `make browser` (make test does)"
+# `make test` runs the tests of these markers beside the others, which build the book in
+# _build/html: none of them may use the built book, which may be half-written at the time.
+RUN_BESIDE_THE_BUILD = {"nbval", "colab"}
+BUILT_BOOK = {"built_book", "book_server", "offline_page"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
@@ -42,6 +46,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for fixture in getattr(item, "fixturenames", ()):
             if fixture in FIXTURE_MARKERS:
                 item.add_marker(FIXTURE_MARKERS[fixture])
+    clashes = [
+        item.nodeid
+        for item in items
+        if {marker.name for marker in item.iter_markers()} & RUN_BESIDE_THE_BUILD
+        and BUILT_BOOK & set(getattr(item, "fixturenames", ()))
+    ]
+    if clashes:
+        raise pytest.UsageError(
+            f"{', '.join(clashes)}: a test marked {' or '.join(sorted(RUN_BESIDE_THE_BUILD))} "
+            "runs beside the book's build in `make test`, so it may not use "
+            f"{', '.join(sorted(BUILT_BOOK))}"
+        )
 
 
 def run_here(*command: str) -> subprocess.CompletedProcess:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from pathlib import Path
@@ -161,22 +160,3 @@ def test_every_page_links_to_the_pdf(built_book):
 def test_without_a_built_book_the_error_names_the_folder(tmp_path):
     with pytest.raises(pdf.PdfError, match=r"html=.* holds no built book: run `make book`"):
         pdf.chapters(tmp_path)
-
-
-def test_the_pdf_is_printed_again_only_after_a_page_is_built_again(tmp_path):
-    html, output = tmp_path / "html", tmp_path / "pdf" / "book.pdf"
-    page = html / "book" / "page.html"
-    page.parent.mkdir(parents=True)
-    output.parent.mkdir()
-    page.write_text("<p>built</p>")
-    assert not pdf.is_current(html, output)  # never printed
-    for copy in (output, html / pdf.PUBLISHED_NAME):
-        copy.write_bytes(b"%PDF")
-        os.utime(copy, (2_000, 2_000))
-    os.utime(page, (1_000, 1_000))
-    assert pdf.is_current(html, output)
-    os.utime(page, (3_000, 3_000))  # the page was built again after the PDF
-    assert not pdf.is_current(html, output)
-    os.utime(page, (1_000, 1_000))
-    (html / pdf.PUBLISHED_NAME).unlink()  # the copy the download menus link is gone
-    assert not pdf.is_current(html, output)

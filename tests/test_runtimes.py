@@ -8,12 +8,14 @@ use) and run every notebook there with tools/setup_cell.py's cell first: they ta
 from __future__ import annotations
 
 import ast
+import sys
+from pathlib import Path
 
 import jupytext
 import pytest
 
 from tests.conftest import ROOT
-from tools import bare_runtime, colab_smoke
+from tools import bare_runtime, colab_smoke, pip_sources
 from tools.book_notebooks import toc_notebooks
 from tools.setup_cell import INSTALLERS, SETUP_CELL, has_setup_cell
 
@@ -147,3 +149,17 @@ def test_colab_smoke_finds_python_of_the_version_asked_for():
     except colab_smoke.NoPython as missing:
         pytest.skip(str(missing))
     assert colab_smoke._reports(found, colab_smoke.python_version())
+
+
+def test_environments_are_made_with_uv_from_pips_sources(tmp_path):
+    command = colab_smoke.installer(tmp_path / "venv")
+    assert command[:3] == [Path(sys.executable).parent / "uv", "pip", "install"]
+    python = command.index("--python") + 1
+    assert command[python] == tmp_path / "venv" / "bin" / "python"
+    assert command[python + 1 :] == pip_sources.source_options()
+
+
+def test_environments_are_made_with_pip_where_uv_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))  # no uv beside it
+    command = colab_smoke.installer(tmp_path / "venv")
+    assert command == [tmp_path / "venv" / "bin" / "python", "-m", "pip", "install", "--quiet"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -16,13 +18,20 @@ from tests.conftest import ROOT
 class Item:
     """The part of a collected test that the marking hook reads and writes."""
 
-    def __init__(self, *fixturenames: str, path: str = "tests/test_x.py") -> None:
+    def __init__(
+        self, *fixturenames: str, path: str = "tests/test_x.py", marked: tuple[str, ...] = ()
+    ) -> None:
         self.fixturenames = fixturenames
         self.path = Path(path)
-        self.markers: list[str] = []
+        self.nodeid = f"{path}::test"
+        self.marked = marked  # by the test itself
+        self.markers: list[str] = []  # by the hook
 
     def add_marker(self, marker: str) -> None:
         self.markers.append(marker)
+
+    def iter_markers(self) -> list[SimpleNamespace]:
+        return [SimpleNamespace(name=name) for name in (*self.marked, *self.markers)]
 
 
 def test_tests_are_marked_by_the_slow_fixtures_they_use():
@@ -53,8 +62,28 @@ def test_make_test_runs_two_runs_that_split_the_suite_between_them():
     notebooks = re.search(r'-m "(.*)"', recipe("test-notebooks")).group(1)
     rest = re.search(r'-m "(.*)"', recipe("test-rest")).group(1)
     assert notebooks == "$(RUNS_NOTEBOOKS)" and rest == "not ($(RUNS_NOTEBOOKS))"
-    # only the runs of notebooks touch the runtime environments, and nbval marks its cells
-    assert set(make_variable("RUNS_NOTEBOOKS").split(" or ")) == {"nbval", "colab"}
+    # the run beside the build holds what the collection hook keeps away from the built book
+    assert set(make_variable("RUNS_NOTEBOOKS").split(" or ")) == conftest.RUN_BESIDE_THE_BUILD
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        Item("built_book", marked=("colab",)),
+        Item("offline_page", "chromium", marked=("colab",)),
+        Item("book_server", path="book/explorer.ipynb"),
+    ],
+    ids=["colab test on the built book", "colab test on a page", "notebook cell on the server"],
+)
+def test_a_test_run_beside_the_build_may_not_use_the_built_book(item):
+    with pytest.raises(pytest.UsageError, match=re.escape(item.nodeid) + ".* may not use"):
+        conftest.pytest_collection_modifyitems(None, [Item("built_book"), item])
+
+
+def test_tests_run_beside_the_build_without_the_built_book_are_collected():
+    apart = [Item("tmp_path", marked=("colab",)), Item(path="book/explorer.ipynb")]
+    conftest.pytest_collection_modifyitems(None, [Item("built_book"), *apart])
+    assert apart[1].markers == ["nbval"]
 
 
 def test_the_fast_tier_deselects_every_slow_marker():
@@ -77,13 +106,19 @@ def test_a_missing_playwright_skips_with_the_same_message(monkeypatch):
         conftest.require_browser()
 
 
-def make_dry_run(*arguments: str) -> subprocess.CompletedProcess:
-    """What `make book` would run, printed and not run, with the environment taken as made."""
+def make_dry_run(*arguments: str, **variables: str) -> subprocess.CompletedProcess:
+    """What `make book` would run, printed and not run, with the environment taken as made;
+    `variables` are set in its process environment."""
     stamps = (".venv/.installed", ".venv-mxnet/.installed", "node_modules/.package-lock.json")
     old = [option for stamp in stamps for option in ("-o", stamp)]
+    # not the settings of a `make` this test may run under (make test's jobserver, PDF=...)
+    inherited = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "PDF"}
+    environment = {key: value for key, value in os.environ.items() if key not in inherited}
+    environment.update(variables)
     return subprocess.run(
         ["make", "--dry-run", *old, "book", *arguments],
         cwd=ROOT,
+        env=environment,
         capture_output=True,
         text=True,
         check=False,
@@ -98,6 +133,12 @@ def test_make_book_prints_the_pdf_unless_told_not_to(setting, prints):
     assert result.returncode == 0, result.stderr
     assert ("tools.pdf" in result.stdout) is prints
     assert "jupyter-book build" in result.stdout
+
+
+def test_make_book_prints_the_pdf_whatever_the_environment_says():
+    result = make_dry_run(PDF="maybe")  # a variable of the user's, not a setting
+    assert result.returncode == 0, result.stderr
+    assert "tools.pdf" in result.stdout
 
 
 def test_make_book_names_a_bad_pdf_setting():
