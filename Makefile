@@ -21,7 +21,7 @@ LIB_STAMP := _build/.d2lsave-made
 # notebook kernels (nbval's included), and fresh Python processes that import torch.
 SLOW := browser or build or colab or lab or kernel or processes or nbval
 
-.PHONY: help env assets book colab-smoke runtimes classroom assignment grade test test-notebooks test-rest check lab sync notebooks export lib pdf bench lock browser clean
+.PHONY: FORCE help env assets book colab-smoke runtimes classroom assignment grade test test-notebooks test-rest check lab sync notebooks export lib pdf bench lock browser clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (sets up .venv if needed), and its PDF"
@@ -98,8 +98,12 @@ $(LIB_STAMP): $(PAGES) _toc.yml tools/extract_saved.py tools/book_notebooks.py |
 
 # The pages written in several frameworks: each framework's notebook, executed again where its
 # inputs changed, then merged into the page the book renders (book/<page>.tabs.json).
+# The merge also runs again when one of the merged pages (not committed) is missing.
 MERGED_STAMP := _build/.pages-merged
-$(MERGED_STAMP): $(PAGES) $(wildcard book/*.ipynb) $(LIB_STAMP) tools/frameworks.py tools/notebooks.py
+MERGED_PAGES := $(patsubst %.md,%.tabs.json,$(shell grep -l '^#@tab' $(PAGES)))
+MERGED_MISSING := $(filter-out $(wildcard $(MERGED_PAGES)),$(MERGED_PAGES))
+$(MERGED_STAMP): $(PAGES) $(wildcard book/*.ipynb) $(LIB_STAMP) tools/frameworks.py tools/notebooks.py \
+  $(if $(MERGED_MISSING),FORCE)
 	$(BIN)/python -m tools.frameworks merge
 	@mkdir -p $(@D) && touch $@
 
@@ -121,6 +125,8 @@ ifeq ($(PDF),yes)
 endif
 	@echo
 	@echo "Open $(CURDIR)/_build/html/index.html in a browser."
+
+FORCE:
 
 browser:
 	@test -x $(CHROMIUM) || sh tools/install_chromium.sh

@@ -134,3 +134,11 @@ def test_a_second_build_executes_nothing(repository):
     result = make_book(repository)
     assert "Executing" not in result.stdout and "no targets are out of date" in result.stdout
     assert "tools.extract_saved" not in result.stdout  # d2lsave was already made from these pages
+
+
+def test_a_removed_merged_page_is_merged_again(repository):
+    merged = repository / "book" / "synthetic-regression-data.tabs.json"
+    merged.unlink()
+    result = make_book(repository)
+    assert "written: book/synthetic-regression-data.tabs.json" in result.stdout
+    assert (repository / "_build" / "html" / "book" / "synthetic-regression-data.html").is_file()
