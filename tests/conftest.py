@@ -7,6 +7,7 @@ build or JupyterLab.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -58,6 +59,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             "runs beside the book's build in `make test`, so it may not use "
             f"{', '.join(sorted(BUILT_BOOK))}"
         )
+
+
+# `make` options that take the environments and npm's install as made, so that a test runs
+# make's later steps without installing anything.
+ENVIRONMENTS_AS_MADE = tuple(
+    option
+    for stamp in (".venv/.installed", ".venv-mxnet/.installed", "node_modules/.package-lock.json")
+    for option in ("-o", stamp)
+)
+
+
+def outside_make(**variables: str) -> dict[str, str]:
+    """This process's environment without the settings of a `make` it may run under (make
+    test's jobserver and command-line variables), plus `variables`."""
+    inherited = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "PDF"}
+    environment = {key: value for key, value in os.environ.items() if key not in inherited}
+    return environment | variables
 
 
 def run_here(*command: str) -> subprocess.CompletedProcess:

@@ -7,14 +7,13 @@ of the repository (the shared `.venv` and `node_modules` are linked, never insta
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ENVIRONMENTS_AS_MADE, ROOT, outside_make
 
 pytestmark = pytest.mark.build
 
@@ -61,16 +60,10 @@ def make_book(repository: Path) -> subprocess.CompletedProcess:
     """`make book` in the copy. The environment and npm stamps are taken as up to date,
     PYTHONPATH makes the copy's d2lsave win over the editable install of the shared one, and
     the PDF is not printed: what these tests follow ends at the HTML pages."""
-    environment = dict(os.environ, PYTHONPATH=str(repository))
-    environment.pop("MAKEFLAGS", None)
     result = subprocess.run(
-        [
-            "make",
-            *("-o", ".venv/.installed", "-o", ".venv-mxnet/.installed"),
-            *("-o", "node_modules/.package-lock.json", "book", "PDF=no"),
-        ],
+        ["make", *ENVIRONMENTS_AS_MADE, "book", "PDF=no"],
         cwd=repository,
-        env=environment,
+        env=outside_make(PYTHONPATH=str(repository)),
         capture_output=True,
         text=True,
         check=False,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -109,16 +108,10 @@ def test_a_missing_playwright_skips_with_the_same_message(monkeypatch):
 def make_dry_run(*arguments: str, **variables: str) -> subprocess.CompletedProcess:
     """What `make book` would run, printed and not run, with the environment taken as made;
     `variables` are set in its process environment."""
-    stamps = (".venv/.installed", ".venv-mxnet/.installed", "node_modules/.package-lock.json")
-    old = [option for stamp in stamps for option in ("-o", stamp)]
-    # not the settings of a `make` this test may run under (make test's jobserver, PDF=...)
-    inherited = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "PDF"}
-    environment = {key: value for key, value in os.environ.items() if key not in inherited}
-    environment.update(variables)
     return subprocess.run(
-        ["make", "--dry-run", *old, "book", *arguments],
+        ["make", "--dry-run", *conftest.ENVIRONMENTS_AS_MADE, "book", *arguments],
         cwd=ROOT,
-        env=environment,
+        env=conftest.outside_make(**variables),
         capture_output=True,
         text=True,
         check=False,

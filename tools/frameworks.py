@@ -105,7 +105,12 @@ def pytorch_for_all(notebook: nbformat.NotebookNode) -> bool:
 
 def page_frameworks(md: Path) -> tuple[str, ...]:
     """The frameworks a page is written in: all four for a page with `#@tab` cells."""
-    return FRAMEWORKS if is_multi_framework(jupytext.read(md)) else (DEFAULT,)
+    return source_frameworks(jupytext.read(md))
+
+
+def source_frameworks(source: nbformat.NotebookNode) -> tuple[str, ...]:
+    """The frameworks a page's source, already read, is written in."""
+    return FRAMEWORKS if is_multi_framework(source) else (DEFAULT,)
 
 
 def launched_frameworks(md: Path) -> tuple[str, ...]:
@@ -113,9 +118,7 @@ def launched_frameworks(md: Path) -> tuple[str, ...]:
     written in several, only PyTorch's for a page whose PyTorch cells every reader sees (its
     other notebooks hold just their additions, and serve the book's outputs)."""
     source = jupytext.read(md)
-    if pytorch_for_all(source) or not is_multi_framework(source):
-        return (DEFAULT,)
-    return FRAMEWORKS
+    return (DEFAULT,) if pytorch_for_all(source) else source_frameworks(source)
 
 
 def derived_notebook(md: Path, framework: str = DEFAULT) -> Path:
