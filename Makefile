@@ -21,7 +21,7 @@ LIB_STAMP := _build/.d2lsave-made
 # notebook kernels (nbval's included), and fresh Python processes that import torch.
 SLOW := browser or build or colab or lab or kernel or processes or nbval
 
-.PHONY: FORCE help env assets book colab-smoke runtimes classroom assignment grade test test-notebooks test-rest check lab sync notebooks export lib pdf bench lock browser clean
+.PHONY: FORCE help env assets book colab-smoke runtimes classroom assignment grade test test-notebooks test-rest test-blas check lab sync notebooks export lib pdf bench lock browser sandbox clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (sets up .venv if needed), and its PDF"
@@ -129,7 +129,11 @@ endif
 FORCE:
 
 browser:
-	@test -x $(CHROMIUM) || sh tools/install_chromium.sh
+	@test -x $(CHROMIUM) || sh tools/install_debian.sh chromium
+
+# Grading runs each submission in bubblewrap (tools/sandbox.py).
+sandbox:
+	@command -v bwrap >/dev/null || sh tools/install_debian.sh bubblewrap
 
 # Two pytest runs side by side, one per core. One runs the notebooks where readers run them:
 # nbval on book/, each notebook in its own kernel, and the Colab-like, bare and Binder
@@ -138,16 +142,24 @@ browser:
 # test of the first run that needs the built book). Each line is printed as it comes, prefixed
 # with its run's name; both runs go to their end (-k), and `make test` fails if either fails.
 RUNS_NOTEBOOKS := nbval or colab
-test: env assets browser
+test: env assets browser sandbox
 	@$(MAKE) --no-print-directory -k -j2 test-notebooks test-rest
 
 test-notebooks: env browser
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m "$(RUNS_NOTEBOOKS)" 2>&1 \
 	  | sed -u 's/^/[notebooks] /'
 
-test-rest: env assets browser
+test-rest: env assets browser sandbox
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m "not ($(RUNS_NOTEBOOKS))" 2>&1 \
 	  | sed -u 's/^/[rest] /'
+
+# The stored outputs hold with other BLAS kernels and thread counts (tests/nbval_sanitize.cfg):
+# nbval on book/ with OpenBLAS's older Sandybridge kernels (AVX without FMA), then on one thread.
+BLAS_RUNS := "OPENBLAS_CORETYPE=Sandybridge MKL_ENABLE_INSTRUCTIONS=AVX" \
+  "OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_NUM_THREADS=1"
+test-blas: env
+	@for run in $(BLAS_RUNS); do echo "[blas] nbval with $$run"; \
+	  env $$run $(BIN)/python -m pytest book -q 2>&1 | sed -u 's/^/[blas] /' || exit 1; done
 
 # Unit tests, drift checks and ruff (tests/test_derived_files.py). Only tests/ is collected:
 # nbval's run of book/*.ipynb executes the notebooks, which is the full tier's job.
@@ -202,7 +214,7 @@ assignment: env $(LIB_STAMP)
 	$(BIN)/python -m tools.assignment release
 
 # make grade SUBMISSIONS=folder-of-student-folders [GRADE_OPTIONS="--task batches"]
-grade: env
+grade: env sandbox
 	@test -n "$(SUBMISSIONS)" || { echo 'usage: make grade SUBMISSIONS=folder [GRADE_OPTIONS=...]'; exit 2; }
 	@test -d _build/assignment/teacher || $(MAKE) assignment
 	$(BIN)/python -m tools.assignment grade "$(SUBMISSIONS)" $(GRADE_OPTIONS)

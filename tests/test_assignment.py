@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
 import time
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import jupytext
@@ -22,7 +25,7 @@ import yaml
 from nbclient import NotebookClient
 
 from tests.conftest import ROOT
-from tools import assignment, colab_smoke
+from tools import assignment, colab_smoke, sandbox
 from tools.book_notebooks import toc_notebooks
 from tools.notebooks import pairing_problems
 
@@ -212,10 +215,34 @@ for folder in [Path.cwd(), Path("../../.."), Path.home(), Path(tempfile.gettempd
         else:
             item.unlink()
 """
+# Absolute paths outside the scratch folder: the teacher's files that the test knows of (filled
+# in by `write_class`), canaries found by name in the real /tmp and HOME, and the course folder
+# that /proc/self leads to. Nothing is named by a pattern wider than the test's own files.
+DELETE_BY_ABSOLUTE_PATH = """\
+import glob, os, shutil
+from pathlib import Path
+
+targets = [Path(p) for p in {targets!r}]
+targets += [Path(p) for p in glob.glob("/tmp/canary-*") + glob.glob({home!r} + "/canary-*")]
+here = Path(os.readlink("/proc/self/cwd"))
+targets += [folder for folder in here.parents if (folder / "gradebook.db").exists()]
+for target in targets:
+    try:
+        if target.is_dir():
+            for child in target.iterdir():
+                (shutil.rmtree if child.is_dir() else os.remove)(child)
+        else:
+            target.write_text("overwritten")
+            target.unlink()
+    except OSError:
+        pass
+"""
+CRASH = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"
 
 
-def write_class(released: Path, folder: Path) -> None:
-    """Six students' hand-ins, as a teacher collects them: one folder per student."""
+def write_class(released: Path, folder: Path, canaries: list[Path]) -> None:
+    """Eight students' hand-ins, as a teacher collects them: one folder per student. Two of
+    them try to delete files outside their scratch folder: the `canaries` among them."""
     exercises, explorer = NAMES
 
     def hand_in(student: str, notebooks: dict[str, nbformat.NotebookNode | str]) -> None:
@@ -247,6 +274,15 @@ def write_class(released: Path, folder: Path) -> None:
     vandal = solved(released, explorer)
     with_answer(vandal, "noise-answer", "w1_error = None", DELETE_EVERYTHING + "w1_error = None")
     hand_in("deletes-files", {explorer: vandal, exercises: "this is not a notebook"})
+    outside = [*canaries, released / "teacher", folder, folder.parent]
+    reaching = with_answer(solved(released, explorer), "noise-answer", "w1_error = None",
+                           DELETE_BY_ABSOLUTE_PATH.format(targets=[str(p) for p in outside],
+                                                          home=str(Path.home()))
+                           + "w1_error = None")  # fmt: skip
+    hand_in("absolute-paths", {explorer: reaching})
+    crash = with_answer(solved(released, explorer), "noise-answer", "w1_error = None",
+                        CRASH + "w1_error = None")  # fmt: skip
+    hand_in("kernel-dies", {explorer: crash})
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -257,27 +293,70 @@ def digest(folder: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def graded(released, tmp_path_factory):
-    """The score sheet of the made-up class, with the folders as they were before grading."""
-    work = tmp_path_factory.mktemp("class")
+@contextmanager
+def busy_machine():
+    """One busy-looping process per core, for as long as the block runs."""
+    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+             for _ in range(os.cpu_count() or 1)]  # fmt: skip
+    try:
+        yield
+    finally:
+        for loop in loops:
+            loop.kill()
+            loop.wait()
+
+
+@contextmanager
+def canary_files() -> list[Path]:
+    """Files of the teacher's, in the real temporary folder and the real HOME."""
+    token = uuid.uuid4().hex
+    files = [Path("/tmp") / f"canary-{token}", Path.home() / f"canary-{token}"]
+    for path in files:
+        path.write_text(token)
+    try:
+        yield files
+    finally:
+        for path in files:
+            path.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module", params=[2, 1], ids=["two-at-a-time", "one-at-a-time"])
+def graded(request, released, tmp_path_factory):
+    """The score sheet of the made-up class, with the folders as they were before grading.
+
+    Graded as on a fresh clone of a busy machine: no bytecode compiled yet (an empty cache
+    folder) and one busy loop per core, with two students at a time and with one.
+    """
+    work = tmp_path_factory.mktemp(f"class-{request.param}")
     submissions = work / "submissions"
-    write_class(released, submissions)
-    before = {"submissions": digest(submissions), "teacher": digest(released / "teacher")}
-    versions_before = versions(sys.executable)
-    start = time.perf_counter()
-    rows = assignment.grade(
-        submissions, released / "teacher", work / "grades.csv", cell_timeout=CELL_TIMEOUT
-    )
-    seconds = time.perf_counter() - start
-    after = {"submissions": digest(submissions), "teacher": digest(released / "teacher")}
+    cache = work / "bytecode"
+    with canary_files() as canaries, busy_machine():
+        write_class(released, submissions, canaries)
+        before = {"submissions": digest(submissions), "teacher": digest(released / "teacher"),
+                  "canaries": {str(p): p.read_text() for p in canaries}}  # fmt: skip
+        versions_before = versions(sys.executable)
+        start = time.perf_counter()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PYTHONPYCACHEPREFIX", str(cache))  # empty: nothing compiled yet
+            patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)  # as on a reader's machine
+            rows = assignment.grade(
+                submissions, released / "teacher", work / "grades.csv",
+                limits=assignment.Limits(cell=CELL_TIMEOUT), jobs=request.param,
+            )  # fmt: skip
+        seconds = time.perf_counter() - start
+        left = {str(p): p.read_text() if p.exists() else None for p in canaries}
+        after = {"submissions": digest(submissions), "teacher": digest(released / "teacher"),
+                 "canaries": left}  # fmt: skip
     return {"rows": rows, "csv": work / "grades.csv", "before": before, "after": after,
             "seconds": seconds, "work": work, "versions_before": versions_before,
-            "versions_after": versions(sys.executable)}  # fmt: skip
+            "versions_after": versions(sys.executable), "bytecode": cache}  # fmt: skip
 
 
 def sheet(graded, student: str) -> dict[str, tuple[float, str]]:
     return {r.task: (r.score, r.message) for r in graded["rows"] if r.student == student}
+
+
+EXPLORER_TASKS = ("noise", "small-n", "batches", "bias")
 
 
 def full_marks() -> dict[str, float]:
@@ -337,27 +416,58 @@ def test_a_hanging_submission_is_stopped_and_the_rest_is_graded(graded):
 
 @pytest.mark.kernel  # grades the made-up class: nbgrader runs every notebook
 def test_a_submission_that_deletes_files_harms_only_its_own_scratch_copy(graded):
-    assert graded["after"] == graded["before"]  # the hand-ins and the teacher's course
+    assert graded["after"] == graded["before"]  # the hand-ins, the course and the canaries
     rows = sheet(graded, "deletes-files")
     assert all(score == 0 for score, _ in rows.values())
     assert rows["same-data"][1] == "exercises.ipynb is not a Jupyter notebook (NotJSONError)"
     assert rows["noise"][1].startswith("not graded: ")
     students = {row.student for row in graded["rows"]}
-    assert students == {
-        "reference",
-        "untouched",
-        "off-by-one",
-        "careless",
-        "hangs",
-        "deletes-files",
+    assert students == {"reference", "untouched", "off-by-one", "careless", "hangs",
+                        "deletes-files", "absolute-paths", "kernel-dies"}  # fmt: skip
+
+
+@pytest.mark.kernel  # grades the made-up class: nbgrader runs every notebook
+def test_absolute_paths_outside_the_scratch_folder_are_out_of_reach(graded):
+    """The hand-in names the canaries in the real /tmp and HOME, the teacher's course and the
+    class folder by absolute path; they are all as they were (`after` == `before`). What it
+    reaches is its own scratch course, so it is not graded, and says so."""
+    assert graded["after"]["canaries"] == graded["before"]["canaries"]
+    assert graded["after"]["teacher"] == graded["before"]["teacher"]
+    rows = sheet(graded, "absolute-paths")
+    assert {msg for task, (score, msg) in rows.items() if task in EXPLORER_TASKS} == {
+        rows["noise"][1]
     }
+    assert rows["noise"][0] == 0 and rows["noise"][1].startswith("not graded: ")
+
+
+@pytest.mark.kernel  # grades the made-up class: nbgrader runs every notebook
+def test_a_kernel_that_dies_is_reported_never_a_silent_zero(graded):
+    """nbgrader records a score of 0 for every task before it runs a notebook; when the kernel
+    dies it stops there. Such a zero is never reported as a score."""
+    rows = sheet(graded, "kernel-dies")
+    for task in EXPLORER_TASKS:
+        assert rows[task] == (0, "not graded: the kernel died while running the notebook"), task
+
+
+@pytest.mark.kernel  # grades the made-up class: nbgrader runs every notebook
+def test_no_row_of_the_class_is_a_zero_without_a_reason(graded):
+    assert [row for row in graded["rows"] if row.score < row.max_score and not row.message] == []
+
+
+@pytest.mark.kernel  # grades the made-up class: nbgrader runs every notebook
+def test_grading_ran_without_compiled_bytecode_and_kept_the_log(graded):
+    """The fresh-clone condition held: the class compiled its own bytecode, into the empty
+    cache folder; each student's nbgrader log is kept beside the feedback."""
+    assert any(graded["bytecode"].rglob("torch/__init__*.pyc"))
+    log = graded["work"] / "graded" / "reference" / "nbgrader.log"
+    assert "[AutogradeApp | INFO] Creating/updating student with ID 'reference'" in log.read_text()
 
 
 @pytest.mark.kernel  # grades the made-up class: nbgrader runs every notebook
 def test_the_score_sheet_has_a_row_per_student_and_task(graded):
     lines = assignment.read_csv(graded["csv"])
     assert list(lines[0]) == ["student", "notebook", "task", "score", "max_score", "message"]
-    assert len(lines) == 6 * len(assignment.tasks())
+    assert len(lines) == 8 * len(assignment.tasks())
     students = [line["student"] for line in lines]
     assert students == sorted(students)  # in student order, whatever order they finished in
     off_by_one = next(line for line in lines if line["task"] == "remainder-sizes"
@@ -378,13 +488,14 @@ def test_a_student_over_the_time_limit_is_stopped_with_everything_it_started(tmp
     # a shell starts at once even on a busy machine; `setsid` starts a session, as a kernel does
     child = f"setsid sleep 600 & echo $! > {started}; sleep 600"
 
-    def fake_nbgrader(course, *args, environment=None):
+    def fake_nbgrader(course, *args, environment=None, wrap=None):
         return subprocess.Popen(["sh", "-c", child], stdout=subprocess.PIPE, text=True)
 
     monkeypatch.setattr(assignment, "nbgrader", fake_nbgrader)
     (tmp_path / "scratch").mkdir()
     start = time.perf_counter()
-    outcome = assignment._autograde(tmp_path, tmp_path / "scratch", "someone", 10, 3)
+    limits = assignment.Limits(cell=10, student=3)
+    outcome, _ = assignment._autograde(tmp_path, tmp_path / "scratch", "someone", limits)
     assert outcome == "stopped after 3 s, the time limit for one student"
     assert time.perf_counter() - start < 10
     grandchild = Path(f"/proc/{int(started.read_text())}/stat")
@@ -436,6 +547,35 @@ def test_a_missing_or_broken_notebook_is_reported_not_run(tmp_path, released):
     assert [(r.student, r.score, r.message) for r in rows] == [
         ("ada", 0, "explorer-tasks.ipynb was not handed in"),
         ("bad id!", 0, "folder name 'bad id!' is not a usable student id (letters, digits, _.@+-)"),
+    ]
+
+
+@pytest.mark.kernel  # starts nbgrader, whose kernel fails to start
+@pytest.mark.parametrize(
+    ("kernel", "startup", "reason"),
+    [("raise SystemExit(1)", 120, "the kernel exited as it started"),
+     ("import time; time.sleep(600)", 5, "the kernel did not start within 5 s")],
+    ids=["exits", "never-answers"],
+)  # fmt: skip
+def test_a_kernel_that_does_not_start_is_reported(
+    kernel, startup, reason, tmp_path, released, monkeypatch
+):
+    """A broken environment's kernel: every task of the notebook says so, none scores."""
+    spec = tmp_path / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-c", kernel, "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Python 3",
+                                                  "language": "python"}))  # fmt: skip
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    readable = sandbox.readable_paths()
+    monkeypatch.setattr(sandbox, "readable_paths", lambda: [*readable, tmp_path / "jupyter"])
+    (tmp_path / "class" / "ada").mkdir(parents=True)
+    nbformat.write(solved(released, NAMES[1]), tmp_path / "class" / "ada" / NAMES[1])
+    limits = assignment.Limits(startup=startup)
+    rows = assignment.grade(tmp_path / "class", released / "teacher", tmp_path / "g.csv",
+                            only=["noise", "bias"], limits=limits)  # fmt: skip
+    assert [(r.task, r.score, r.message) for r in rows] == [
+        (task, 0, f"not graded: {reason}") for task in ("noise", "bias")
     ]
 
 

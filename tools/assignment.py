@@ -21,16 +21,16 @@ the ipywidgets or torch already installed there.
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
@@ -46,19 +46,77 @@ SOURCES = ROOT / "assignments"
 STUDENT_COPIES = SOURCES / "student"
 OUT = ROOT / "_build" / "assignment"
 ASSIGNMENT = "synthetic-regression-data"
-CELL_TIMEOUT = 60  # seconds a cell of a submission may run
-STUDENT_TIMEOUT = 900  # seconds all the notebooks of one student may take together
+CELL_TIMEOUT = 60  # seconds an answer or check cell of a submission may run
+# Seconds a given cell (the setup and import cells, which students cannot change: nbgrader puts
+# back their source) may run. Their first imports compile torch's bytecode, which on a busy
+# two-core machine takes minutes: a limit that suits answers would stop them.
+GIVEN_CELL_TIMEOUT = 600
+STARTUP_TIMEOUT = 300  # seconds a kernel may take to start on a busy machine
+STUDENT_TIMEOUT = 1800  # seconds all the notebooks of one student may take together
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
 NOT_ANSWERED = "NotImplementedError"
 # What a cell stopped for running too long shows: nbgrader's record of the timeout, and the
 # interrupt it sends (no one presses Ctrl-C during grading).
 TIMEOUT_ERRORS = ("CellTimeoutError", "KeyboardInterrupt")
-COURSE_CONFIG = f"""\
-# nbgrader settings of this course, written by `python -m tools.assignment release`.
+# nbgrader's log when it could not run a notebook to its end, and what a score sheet says then.
+LOG_REASONS = [
+    (re.compile(r"Kernel didn't respond in"), "the kernel did not start within {startup:g} s"),
+    (re.compile(r"Kernel died before replying to kernel_info"), "the kernel exited as it started"),
+    (re.compile(r"DeadKernelError|Kernel died"), "the kernel died while running the notebook"),
+    (re.compile(r"became unresponsive"), "the kernel stopped responding to interrupts"),
+    (
+        re.compile(r"Timeout waiting for IOPub output"),
+        "the kernel's output did not arrive in time (the computer was too busy)",
+    ),
+]
+EXCEPTION_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Exit)):? ?(.*)$", re.M)
+COURSE_CONFIG = """\
+# nbgrader settings of this course, written by `python -m tools.assignment`.
 c = get_config()  # noqa: F821 (nbgrader defines it)
-c.CourseDirectory.course_id = "{ASSIGNMENT}"
-c.Execute.timeout = {CELL_TIMEOUT}
+c.CourseDirectory.course_id = "{assignment}"
+
+
+def cell_timeout(cell):
+    \"\"\"Seconds a cell may run: more for the given cells than for answers and checks.\"\"\"
+    grading = cell.metadata.get("nbgrader", {{}})
+    given = grading.get("locked") and not grading.get("grade") and not grading.get("solution")
+    return {given_timeout:g} if given else {cell_timeout:g}
+
+
+c.Execute.timeout_func = cell_timeout
+c.Execute.startup_timeout = {startup_timeout:g}
+# A busy machine can hold a cell's last output back for seconds; nbgrader would then fail the
+# whole notebook. The reply's own status still records every error.
+c.Execute.iopub_timeout = 60
+c.Execute.raise_on_iopub_timeout = False
 """
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The time limits of one grading run, in seconds."""
+
+    cell: float = CELL_TIMEOUT
+    given_cell: float = GIVEN_CELL_TIMEOUT
+    startup: float = STARTUP_TIMEOUT
+    student: float = STUDENT_TIMEOUT
+
+    def config(self) -> str:
+        """The nbgrader configuration that applies these limits."""
+        return COURSE_CONFIG.format(
+            assignment=ASSIGNMENT, cell_timeout=max(1, round(self.cell)),
+            given_timeout=max(1, round(self.given_cell)), startup_timeout=round(self.startup),
+        )  # fmt: skip
+
+    def of(self, cell: nbformat.NotebookNode) -> float:
+        """The limit of `cell`, as the configuration's `cell_timeout` gives it."""
+        return self.given_cell if is_given(cell) else self.cell
+
+
+def is_given(cell: nbformat.NotebookNode) -> bool:
+    """Whether `cell` is given code (locked, neither an answer nor a check)."""
+    grading = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(grading.get("locked") and not grading.get("grade") and not grading.get("solution"))
 
 
 class AssignmentError(ValueError):
@@ -137,18 +195,23 @@ def refresh_sources(folder: Path = SOURCES) -> list[str]:
 
 
 def nbgrader(
-    course: Path, *args: str, environment: dict[str, str] | None = None
+    course: Path,
+    *args: str,
+    environment: dict[str, str] | None = None,
+    wrap: Callable[[list[str]], list[str]] | None = None,
 ) -> subprocess.Popen:
     """Start `nbgrader ARGS` in the course folder `course`, in a process group of its own,
-    with `environment` added to this process's variables.
+    with `environment` added to this process's variables and the command line passed
+    through `wrap` (a sandbox's) if given.
 
     nbgrader runs `alembic` from the PATH, so this environment's scripts come first there.
     """
     scripts = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": scripts + os.pathsep + os.environ.get("PATH", "")}
     env.update(environment or {})
+    argv = [sys.executable, "-m", "nbgrader", *args]
     return subprocess.Popen(
-        [sys.executable, "-m", "nbgrader", *args],
+        wrap(argv) if wrap else argv,
         cwd=course,
         env=env,
         stdout=subprocess.PIPE,
@@ -173,7 +236,7 @@ def write_course(course: Path, folder: Path = SOURCES) -> list[Path]:
         shutil.rmtree(course)
     source = course / "source" / ASSIGNMENT
     source.mkdir(parents=True)
-    (course / "nbgrader_config.py").write_text(COURSE_CONFIG)
+    (course / "nbgrader_config.py").write_text(Limits().config())
     written = []
     for md in sources(folder):
         target = source / f"{md.stem}.ipynb"
@@ -256,37 +319,42 @@ def _is_unanswered(error: dict | None) -> bool:
     return error is not None and error.get("ename") == NOT_ANSWERED and not error.get("evalue")
 
 
-def _describe(error: dict, cell_timeout: float) -> str:
-    """One line for an error output: its type and the first line of its message."""
+def _describe(error: dict, seconds: float) -> str:
+    """One line for an error output of a cell whose time limit is `seconds`."""
     if error.get("ename") in TIMEOUT_ERRORS:
-        return f"timed out: the cell was stopped after {cell_timeout:g} s"
+        return f"timed out: the cell was stopped after {seconds:g} s"
     if _is_unanswered(error):
         return f"not answered yet: the answer still raises {NOT_ANSWERED}"
     first_line = (error.get("evalue") or "").strip().splitlines()[:1]
     return ": ".join([error.get("ename", "error"), *first_line])
 
 
-def check_messages(notebook: nbformat.NotebookNode, cell_timeout: float) -> dict[str, str]:
-    """For each check cell that failed, the reason: its own error, and the answer's if any.
+def check_messages(notebook: nbformat.NotebookNode, limits: Limits) -> dict[str, str]:
+    """For each check cell that failed or never ran, the reason.
 
     A cell above it that failed (an answer that timed out or still raises
-    NotImplementedError, or a setup cell) is the likely cause, so it leads the message.
+    NotImplementedError, or a given cell) is the likely cause, so it leads the message. A check
+    cell without an execution count was not run, and nbgrader would score it as passed.
     """
     messages, answer_error = {}, None
     for cell in notebook.cells:
         grading = cell.get("metadata", {}).get("nbgrader", {})
         error = _first_error(cell)
         if not grading.get("grade"):
-            answer_error = answer_error or error
+            if error is not None and answer_error is None:
+                answer_error = _describe(error, limits.of(cell))
             continue
-        if error is not None and _is_unanswered(answer_error):
-            messages[grading["grade_id"]] = _describe(answer_error, cell_timeout)
+        task = grading["grade_id"]
+        if cell.get("cell_type") == "code" and cell.get("execution_count") is None:
+            messages[task] = "not graded: its check cell was not run"
+        elif error is not None and answer_error and answer_error.startswith("not answered"):
+            messages[task] = answer_error
         elif error is not None:
-            reasons = [_describe(e, cell_timeout) for e in (answer_error, error) if e is not None]
-            unique = list(dict.fromkeys(reasons))
-            if len(unique) == 2:
-                unique[0] = f"a cell above failed ({unique[0]})"
-            messages[grading["grade_id"]] = "; then ".join(unique)
+            own = _describe(error, limits.of(cell))
+            reasons = list(dict.fromkeys(filter(None, [answer_error, own])))
+            if len(reasons) == 2:
+                reasons[0] = f"a cell above failed ({reasons[0]})"
+            messages[task] = "; then ".join(reasons)
         answer_error = None
     return messages
 
@@ -310,39 +378,28 @@ def _not_a_notebook(path: Path) -> str | None:
     return None
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every process below `pid`, read from /proc (the kernel runs in a session of its own,
-    so killing nbgrader's process group alone would leave it running)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields_after_name = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields_after_name[1]), []).append(int(stat.parent.name))
-    found, pending = [], [pid]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            found.append(child)
-            pending.append(child)
-    return found
-
-
 def stop(process: subprocess.Popen) -> None:
-    """Kill `process` and everything it started."""
-    for pid in [*_descendants(process.pid), process.pid]:
+    """Kill `process` and everything it started (the kernel runs in a session of its own, so
+    killing nbgrader's process group alone would leave it running)."""
+    import psutil
+
+    try:
+        family = [*psutil.Process(process.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        family = []
+    for member in [*family, process]:
         try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
+            member.kill()
+        except (psutil.NoSuchProcess, ProcessLookupError):
             pass
     process.wait()
 
 
-def _scratch_course(bundle: Path, scratch: Path) -> Path:
+def _scratch_course(bundle: Path, scratch: Path, limits: Limits) -> Path:
     """A private copy of the teacher's course for one student, under `scratch`."""
     course = scratch / "course"
     course.mkdir(parents=True)
-    shutil.copy2(bundle / "nbgrader_config.py", course)
+    (course / "nbgrader_config.py").write_text(limits.config())
     shutil.copy2(bundle / "gradebook.db", course)
     shutil.copytree(bundle / "source", course / "source")
     return course
@@ -360,8 +417,24 @@ def _scores(course: Path, student: str, names: list[str]) -> dict[tuple[str, str
             except MissingEntry:
                 continue
             for grade in notebook.grades:
-                scores[(name, grade.name)] = float(grade.score)
+                if grade.auto_score is not None:
+                    scores[(name, grade.name)] = float(grade.score)
     return scores
+
+
+def failure_reason(log: str, limits: Limits) -> str:
+    """Why nbgrader could not grade, from its log: the kernel's fate where the log names it,
+    else the last exception it logged."""
+    for pattern, reason in LOG_REASONS:
+        if pattern.search(log):
+            return reason.format(startup=limits.startup)
+    exceptions = [
+        m for m in EXCEPTION_LINE.finditer(log) if not m[1].endswith("NbGraderException")
+    ]  # its own summary: "see the log"
+    if exceptions:
+        return f"nbgrader failed ({exceptions[-1][0].strip()[:200]})"
+    last = [line for line in log.splitlines() if line.strip()][-1:] or ["no output"]
+    return f"nbgrader failed ({last[0].strip()[:200]})"
 
 
 def grade_student(
@@ -369,25 +442,28 @@ def grade_student(
     bundle: Path,
     selected: list[Task],
     graded: Path,
-    cell_timeout: float = CELL_TIMEOUT,
-    student_timeout: float = STUDENT_TIMEOUT,
+    limits: Limits = Limits(),
+    sandboxed: bool = True,
 ) -> list[Row]:
     """Grade one student's notebooks in a scratch folder of their own; a row per task.
 
-    Whatever the submission does, a crash, a hang or deleted files stay with this student:
-    the kernel runs in the scratch copy with HOME and TMPDIR there, each cell is stopped after
-    `cell_timeout` seconds, and the whole run, kernel included, after `student_timeout`.
-    The autograded notebooks are copied to `graded/<student>/` for feedback.
+    Whatever the submission does, a crash, a hang or deleting files stays with this student:
+    nbgrader and the kernel run in a sandbox that can write to the scratch folder only (see
+    `tools.sandbox`), each cell is stopped at its time limit, and the whole run, kernel
+    included, at the student's. A score is reported only for a notebook that nbgrader ran to
+    its end; any other row says why it was not graded. The autograded notebooks and nbgrader's
+    log are copied to `graded/<student>/` for feedback.
     """
     student = student_dir.name
     names = list(dict.fromkeys(task.notebook for task in selected))
     if not STUDENT_ID.match(student):
         reason = f"folder name {student!r} is not a usable student id (letters, digits, _.@+-)"
         return [Row(student, t.notebook, t.task, 0.0, t.points, reason) for t in selected]
-    problems, scores, messages, outcome = {}, {}, {}, ""
+    problems: dict[str, str] = {}
+    scores, messages = {}, {}
     with tempfile.TemporaryDirectory(prefix="grade-", ignore_cleanup_errors=True) as name:
         scratch = Path(name)
-        course = _scratch_course(bundle, scratch)
+        course = _scratch_course(bundle, scratch, limits)
         submitted = course / "submitted" / student / ASSIGNMENT
         submitted.mkdir(parents=True)
         for notebook in names:
@@ -397,75 +473,82 @@ def grade_student(
                 problems[notebook] = reason
             else:
                 shutil.copy(path, submitted / notebook)
-        if len(problems) < len(names):
-            outcome = _autograde(course, scratch, student, cell_timeout, student_timeout)
-            try:
-                scores = _scores(course, student, names)
-                messages = _collect_feedback(course, student, names, graded, cell_timeout)
-            except Exception as err:  # the submission may have wrecked its scratch course
-                outcome = outcome or f"its results could not be read ({type(err).__name__})"
+        handed_in = [name for name in names if name not in problems]
+        if handed_in:
+            target = graded / student
+            if target.exists():
+                shutil.rmtree(target)
+            target.mkdir(parents=True)
+            outcome, log = _autograde(course, scratch, student, limits, sandboxed)
+            (target / "nbgrader.log").write_text(log)
+            ungraded = dict.fromkeys(handed_in, outcome)
+            if not outcome:
+                try:
+                    scores = _scores(course, student, handed_in)
+                    messages, ungraded = _collect_feedback(
+                        course / "autograded" / student / ASSIGNMENT, handed_in, target, limits
+                    )
+                except Exception as err:  # the submission may have wrecked its scratch course
+                    reason = f"its results could not be read ({type(err).__name__})"
+                    ungraded = dict.fromkeys(handed_in, reason)
+            problems.update({name: f"not graded: {why}" for name, why in ungraded.items() if why})
     rows = []
     for task in selected:
         key = (task.notebook, task.task)
         message = problems.get(task.notebook) or messages.get(key, "")
-        if key not in scores and not message:
-            message = f"not graded: {outcome or 'nbgrader recorded no score'}"
-        rows.append(Row(student, task.notebook, task.task, scores.get(key, 0.0), task.points,
-                        message))  # fmt: skip
+        if not message and key not in scores:
+            message = "not graded: nbgrader recorded no score"
+        score = 0.0 if message.startswith("not graded") else scores.get(key, 0.0)
+        rows.append(Row(student, task.notebook, task.task, score, task.points, message))
     return rows
 
 
 def _autograde(
-    course: Path, scratch: Path, student: str, cell_timeout: float, student_timeout: float
-) -> str:
-    """Run `nbgrader autograde` for one student; empty if it finished, else what went wrong.
+    course: Path, scratch: Path, student: str, limits: Limits, sandboxed: bool = True
+) -> tuple[str, str]:
+    """Run `nbgrader autograde` for one student: what went wrong (empty if nothing), and the
+    log.
 
     HOME and TMPDIR point into the scratch folder, and pip may not reach an index: grading
     needs no network, and a submission must not install anything.
     """
+    from tools import sandbox
+
     home, tmp = scratch / "home", scratch / "tmp"
     home.mkdir()
     tmp.mkdir()
     environment = {"HOME": str(home), "TMPDIR": str(tmp), "PIP_NO_INDEX": "1", "MPLBACKEND": "Agg"}
-    process = nbgrader(
-        course,
-        "autograde",
-        ASSIGNMENT,
-        f"--student={student}",
-        "--force",
-        f"--Execute.timeout={max(1, round(cell_timeout))}",
-        environment=environment,
-    )
+    args = ["autograde", ASSIGNMENT, f"--student={student}", "--force"]
+    readable = sandbox.readable_paths()
+    wrap = (lambda argv: sandbox.command(scratch, argv, readable, course)) if sandboxed else None
+    process = nbgrader(course, *args, environment=environment, wrap=wrap)
     try:
-        log, _ = process.communicate(timeout=student_timeout)
+        log, _ = process.communicate(timeout=limits.student)
     except subprocess.TimeoutExpired:
         stop(process)
-        return f"stopped after {student_timeout:g} s, the time limit for one student"
+        log = process.communicate()[0] or ""
+        return f"stopped after {limits.student:g} s, the time limit for one student", log
     if process.returncode != 0:
-        last = [line for line in log.splitlines() if line.strip()][-1:] or ["no output"]
-        return f"nbgrader failed ({last[0][:200]})"
-    return ""
+        return failure_reason(log, limits), log
+    return "", log
 
 
 def _collect_feedback(
-    course: Path, student: str, names: list[str], graded: Path, cell_timeout: float
-) -> dict[tuple[str, str], str]:
-    """Copy the autograded notebooks to `graded/<student>/`; the failed checks' messages."""
-    messages = {}
-    autograded = course / "autograded" / student / ASSIGNMENT
-    target = graded / student
-    if target.exists():
-        shutil.rmtree(target)
+    autograded: Path, names: list[str], target: Path, limits: Limits
+) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
+    """Copy the autograded notebooks to `target`; the failed checks' messages by (notebook,
+    task), and why each notebook without an autograded copy was not graded."""
+    messages, ungraded = {}, {}
     for name in names:
         path = autograded / name
         if not path.is_file():
+            ungraded[name] = "nbgrader wrote no graded copy of it"
             continue
-        target.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, target / name)
         notebook = nbformat.read(path, as_version=4)
-        for task, message in check_messages(notebook, cell_timeout).items():
+        for task, message in check_messages(notebook, limits).items():
             messages[(name, task)] = message
-    return messages
+    return messages, ungraded
 
 
 def student_folders(submissions: Path) -> list[Path]:
@@ -515,31 +598,81 @@ def select_tasks(bundle: Path, wanted: list[str] | None) -> list[Task]:
     return [task for task in available if task.task in wanted]
 
 
+def given_imports(bundle: Path) -> list[str]:
+    """The import statements of the given cells of the bundle's source notebooks: what every
+    submission imports before its first answer."""
+    statements = []
+    for path in sorted((bundle / "source" / ASSIGNMENT).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code" or not is_given(cell):
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:  # IPython syntax: a magic or a shell escape
+                continue
+            imports = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
+            statements += [ast.unparse(node) for node in imports if not getattr(node, "level", 0)]
+    return list(dict.fromkeys(statements))
+
+
+def warm_imports(bundle: Path, seconds: float) -> None:
+    """Import what the given cells import, once, outside the sandbox, so that the bytecode
+    of torch, d2l and the rest is compiled before any submission runs.
+
+    In the sandbox the environment is read-only, so each kernel would otherwise compile it
+    again in memory: on a fresh clone (installers do not precompile) that is minutes of a
+    busy machine for every student. A failure here only costs time, so it is not an error.
+    """
+    program = "\n".join(
+        f"try:\n    {statement}\nexcept Exception:\n    pass" for statement in given_imports(bundle)
+    )
+    try:
+        environment = {**os.environ, "MPLBACKEND": "Agg"}
+        subprocess.run([sys.executable, "-c", program], cwd=bundle, env=environment,
+                       capture_output=True, timeout=seconds, check=False)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        pass
+
+
 def grade(
     submissions: Path,
     bundle: Path = OUT / "teacher",
     output: Path = OUT / "grades.csv",
     only: list[str] | None = None,
-    cell_timeout: float = CELL_TIMEOUT,
-    student_timeout: float = STUDENT_TIMEOUT,
+    limits: Limits = Limits(),
     jobs: int = 2,
+    sandboxed: bool = True,
 ) -> list[Row]:
     """Grade every student folder in `submissions`; write and return the score sheet.
 
     Students are graded `jobs` at a time, each on their own, so that one submission that
     hangs, crashes or deletes files costs its own points only. The rows come in student,
-    notebook and task order, whatever order the students finished in.
+    notebook and task order, whatever order the students finished in. `sandboxed=False`
+    grades without bubblewrap, trusting every submission with the teacher's files.
     """
+    from tools import sandbox
+
     folders = student_folders(submissions)
     check_bundle(bundle)
     selected = select_tasks(bundle, only)
-    if jobs < 1:
+    if not isinstance(jobs, int) or jobs < 1:
         raise AssignmentError(f"jobs={jobs!r} must be an integer >= 1")
+    names = {task.notebook for task in selected}
+    if any(find_submission(folder, name) for folder in folders for name in names):
+        if sandboxed:
+            try:
+                sandbox.check_available()
+            except sandbox.SandboxUnavailable as err:
+                raise AssignmentError(
+                    f"sandboxed=True: {err}; or grade without the sandbox (--no-sandbox), "
+                    "trusting every submission with your files"
+                ) from None
+        warm_imports(bundle, limits.student)
     graded = output.parent / "graded"
 
     def grade_one(folder: Path) -> list[Row]:
         try:
-            return grade_student(folder, bundle, selected, graded, cell_timeout, student_timeout)
+            return grade_student(folder, bundle, selected, graded, limits, sandboxed)
         except Exception as err:  # one student's failure must not stop the class
             reason = f"not graded: {type(err).__name__}: {err}"[:300]
             return [Row(folder.name, t.notebook, t.task, 0.0, t.points, reason) for t in selected]
@@ -603,9 +736,14 @@ def main(argv: list[str] | None = None) -> int:
                          help="the teacher's course folder written by `release`")  # fmt: skip
     grading.add_argument("--csv", type=Path, default=OUT / "grades.csv", help="the score sheet")
     grading.add_argument("--task", action="append", help="grade only this task (repeatable)")
-    grading.add_argument("--cell-timeout", type=_positive, default=CELL_TIMEOUT)
+    grading.add_argument("--cell-timeout", type=_positive, default=CELL_TIMEOUT,
+                         help="seconds an answer or check cell may run")  # fmt: skip
+    grading.add_argument("--given-cell-timeout", type=_positive, default=GIVEN_CELL_TIMEOUT,
+                         help="seconds a given cell (setup, imports) may run")  # fmt: skip
     grading.add_argument("--student-timeout", type=_positive, default=STUDENT_TIMEOUT)
     grading.add_argument("--jobs", type=int, default=2, help="students graded at once")
+    grading.add_argument("--no-sandbox", action="store_true",
+                         help="grade without bubblewrap, trusting every submission")  # fmt: skip
     args = parser.parse_args(argv)
     try:
         if args.command == "release":
@@ -618,8 +756,10 @@ def main(argv: list[str] | None = None) -> int:
             for task in tasks():
                 print(f"{task.notebook:24s} {task.task:20s} {task.points:g} points")
         else:
-            rows = grade(args.submissions, args.bundle, args.csv, args.task, args.cell_timeout,
-                         args.student_timeout, args.jobs)  # fmt: skip
+            limits = Limits(cell=args.cell_timeout, given_cell=args.given_cell_timeout,
+                            student=args.student_timeout)  # fmt: skip
+            rows = grade(args.submissions, args.bundle, args.csv, args.task, limits, args.jobs,
+                         sandboxed=not args.no_sandbox)  # fmt: skip
             for student, (score, points) in totals(rows).items():
                 print(f"{student}: {score:g} / {points:g}")
             print(f"scores: {display_path(args.csv.resolve())}")

@@ -1,0 +1,78 @@
+"""Run untrusted code, a student's notebook, where it can change nothing but one folder.
+
+Grading executes whatever a student handed in, with the teacher's user. A scratch folder and a
+HOME inside it keep honest mistakes away from the teacher's files, but code that opens an
+absolute path reaches them all the same. bubblewrap (`bwrap`, Debian's package `bubblewrap`)
+makes the boundary real with Linux namespaces, and needs no root and no daemon, unlike a
+container engine:
+
+* the whole file system is mounted read-only;
+* `/tmp` and the teacher's HOME are replaced by empty folders, so nothing in them can even be
+  read; the Python installation and the book's checkout are put back, read-only;
+* the one folder given as writable is the only place a write can land;
+* the code sees its own processes only, and has no network but its own loopback, where the
+  grader and its kernel talk to each other.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+BWRAP = "bwrap"
+INSTALL_HINT = "install bubblewrap (Debian and Ubuntu: `sudo apt-get install bubblewrap`)"
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing, or cannot make namespaces on this machine; says which."""
+
+
+def readable_paths() -> list[Path]:
+    """What sandboxed Python needs to read: its environment, the Python it was made from,
+    the book's checkout (d2lsave is installed from it in development mode) and the
+    bytecode cache folder, if one is set."""
+    from tools.book_notebooks import ROOT
+
+    paths = [Path(sys.prefix), Path(sys.base_prefix), ROOT]
+    if os.environ.get("PYTHONPYCACHEPREFIX"):
+        paths.append(Path(os.environ["PYTHONPYCACHEPREFIX"]))
+    return paths
+
+
+def command(
+    writable: Path, argv: Iterable[str], readable: Iterable[Path] = (), cwd: Path | None = None
+) -> list[str]:
+    """`argv` run by bubblewrap with only `writable` open to writes, in the folder `cwd`
+    (`writable` itself by default)."""
+    writable = writable.resolve()
+    home = Path.home().resolve()
+    hidden = ["/tmp", *([str(home)] if home != Path("/") else [])]
+    options = ["--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc"]
+    options += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm"]
+    for folder in hidden:
+        options += ["--tmpfs", folder]
+    for path in dict.fromkeys(Path(p).resolve() for p in readable):
+        if path.exists():
+            options += ["--ro-bind", str(path), str(path)]
+    options += ["--bind", str(writable), str(writable), "--chdir", str(cwd or writable)]
+    return [BWRAP, *options, "--", *argv]
+
+
+def check_available() -> None:
+    """Fail with what to do unless bubblewrap runs here."""
+    if shutil.which(BWRAP) is None:
+        raise SandboxUnavailable(f"bubblewrap ({BWRAP}) is not installed: {INSTALL_HINT}")
+    probe = subprocess.run(
+        [BWRAP, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "true"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if probe.returncode != 0:
+        reason = (probe.stderr.strip().splitlines() or ["no message"])[-1]
+        raise SandboxUnavailable(
+            f"bubblewrap cannot make its namespaces on this machine ({reason}); unprivileged "
+            "user namespaces may be switched off (sysctl kernel.unprivileged_userns_clone)"
+        )
