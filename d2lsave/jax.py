@@ -6,15 +6,16 @@
 
 import math
 import numbers
+import os
+import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from unittest import mock
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import tensorflow as tf
-import tensorflow_datasets as tfds
-from d2l import jax as d2l
 
 __all__ = [
     "check_integer",
@@ -29,8 +30,31 @@ __all__ = [
 ]
 
 
-# Synthetic Regression Data > Generating the Dataset
+# Synthetic Regression Data
 # (book/synthetic-regression-data.md, cell 5)
+
+
+def _integer_randint(a, b, randint=random.randint):
+    """`random.randint` as Python 3.11 took it: a bound such as 1e6 becomes an int.
+
+    Defined in Synthetic Regression Data (book/synthetic-regression-data.md).
+    """
+    return randint(int(a), int(b))
+
+
+with (
+    mock.patch.object(random, "randint", _integer_randint),
+    mock.patch.dict(os.environ, {"TEMPORARILY_DISABLE_PROTOBUF_VERSION_CHECK": "true"}),
+):
+    import tensorflow_datasets as tfds
+    from d2l import jax as d2l
+
+
+d2l.get_seed = lambda: random.randint(0, 10**6)  # d2l's own, with an integer bound
+
+
+# Synthetic Regression Data > Generating the Dataset
+# (book/synthetic-regression-data.md, cell 7)
 
 
 def check_integer(name: str, value, minimum: int) -> int:
@@ -152,7 +176,7 @@ def next_shuffle_key(data) -> jax.Array:
 
 
 # Synthetic Regression Data > Generating the Dataset
-# (book/synthetic-regression-data.md, cell 6)
+# (book/synthetic-regression-data.md, cell 8)
 
 
 class SyntheticRegressionData(d2l.DataModule):
@@ -190,7 +214,7 @@ class SyntheticRegressionData(d2l.DataModule):
 
 
 # Synthetic Regression Data > Reading the Dataset
-# (book/synthetic-regression-data.md, cell 16)
+# (book/synthetic-regression-data.md, cell 18)
 
 
 @d2l.add_to_class(SyntheticRegressionData)
@@ -211,7 +235,7 @@ def get_dataloader(self, train: bool) -> Iterator[tuple[jax.Array, ...]]:
 
 
 # Synthetic Regression Data > Concise Implementation of the Data Loader
-# (book/synthetic-regression-data.md, cell 23)
+# (book/synthetic-regression-data.md, cell 25)
 
 
 @d2l.add_to_class(SyntheticRegressionData)
@@ -246,7 +270,7 @@ def get_dataloader(self, train: bool) -> Iterable[tuple[np.ndarray, ...]]:
 
 
 # Synthetic Regression Data > Going Further: Which Reader Is Fastest?
-# (book/synthetic-regression-data.md, cell 42)
+# (book/synthetic-regression-data.md, cell 44)
 
 
 def fastest_epoch(read_epoch: Callable[[], Iterable], repeats: int = 3) -> float:
