@@ -1,29 +1,39 @@
 """`d2lsave.<framework>`: each framework's saved code, checked in that framework's environment.
 
 The same promises as the PyTorch package: named errors for bad arguments, reproducible seeded
-data and shuffles, d2l's shapes; and `from d2lsave import <framework>` imports no other
-framework. Each check runs in a fresh process of the framework's own Python (MXNet's is
-`.venv-mxnet`).
+data and shuffles, d2l's shapes, the first examples the chapter prints; and `from d2lsave import
+<framework>` imports no other framework. Each check runs in a fresh process of the framework's
+own Python (MXNet's is `.venv-mxnet`), and again on the newest Python the framework runs on:
+PyTorch, JAX and TensorFlow in the Colab-like environment (Python 3.13, Colab's versions, with
+d2l 1.0.3 as this environment installed it, unchanged). MXNet 1.9.1 has no newer Python than
+3.11: it needs numpy < 1.24, which publishes no wheels for Python 3.12 or later.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import subprocess
+from pathlib import Path
 
+import nbformat
 import pytest
 
+from tests.conftest import ROOT
+from tools import colab_smoke
 from tools.bench_frameworks import PYTHONS
-from tools.frameworks import FRAMEWORKS
+from tools.frameworks import FRAMEWORKS, derived_notebook
 
 pytestmark = pytest.mark.processes
+CHAPTER = ROOT / "book" / "synthetic-regression-data.md"
 
 CHECKS = """
 import json, sys
 from d2lsave import {module} as d2lsave
 import numpy
 
-results = {{}}
+results = {{"python": "%d.%d" % sys.version_info[:2]}}
 for name, kwargs in [("noise", dict(noise=-0.1)), ("batch_size", dict(batch_size=0)),
                      ("num_train", dict(num_train=1.5)), ("w", dict(w=[]))]:
     arguments = dict(w=[2, -3.4], b=4.2, seed=0)
@@ -48,28 +58,88 @@ results["shapes"] = [list(numpy.asarray(X).shape), list(numpy.asarray(y).shape)]
 results["batches"] = len(list(first.train_dataloader()))
 results["frameworks imported"] = sorted(
     name for name in ("torch", "jax", "tensorflow", "mxnet") if name in sys.modules)
+
+import contextlib, io
+{prelude}
+SyntheticRegressionData = d2lsave.SyntheticRegressionData
+results["page"] = []
+for source in {page_cells!r}:
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        exec(source)
+    results["page"].append(printed.getvalue())
 print(json.dumps(results))
 """
+# What the chapter's cells that print its first examples need besides SyntheticRegressionData,
+# as its import cells give it; JAX's page draws with the older Threefry derivation.
+PRELUDES = {
+    "pytorch": "import torch",
+    "jax": "import jax, jax.numpy as jnp, numpy as np\n"
+    "jax.config.update('jax_threefry_partitionable', False)",
+    "tensorflow": "import tensorflow as tf",
+    "mxnet": "from mxnet import np",
+}
+PAGE_CELLS = ("data = SyntheticRegressionData(", "default = SyntheticRegressionData(")
 MODULES = {"pytorch": "torch", "jax": "jax", "tensorflow": "tensorflow", "mxnet": "mxnet"}
 # What importing each module may bring in besides its own framework: d2l's JAX module reads
 # data with TensorFlow, and TensorFlow's Keras 3 imports JAX where JAX is installed.
 ALSO = {"pytorch": set(), "jax": {"tensorflow"}, "tensorflow": {"jax"}, "mxnet": set()}
 
 
-@pytest.fixture(scope="module", params=FRAMEWORKS)
-def checked(request) -> tuple[str, dict]:
-    framework = request.param
-    python = PYTHONS[framework]
+def page_cells(framework: str) -> list[tuple[str, str]]:
+    """(source, what it printed) of the chapter's cells that print its first examples."""
+    notebook = nbformat.read(derived_notebook(CHAPTER, framework), as_version=4)
+    return [
+        (cell.source, "".join(o.text for o in cell.outputs if o.get("name") == "stdout"))
+        for cell in notebook.cells
+        if cell.cell_type == "code" and cell.source.startswith(PAGE_CELLS)
+    ]
+
+
+def colab_like_python(tmp: Path) -> tuple[Path, dict[str, str]]:
+    """The Colab-like environment's Python, and variables that let it import d2l 1.0.3 as
+    this environment installed it (the environment itself holds neither d2l nor d2lsave,
+    and is left so; d2lsave comes from this checkout, the working directory)."""
+    try:
+        venv = colab_smoke.prepare()
+    except colab_smoke.NoPython as missing:
+        pytest.skip(str(missing))
+    (tmp / "d2l").symlink_to(Path(importlib.util.find_spec("d2l").origin).parent)
+    return venv / "bin" / "python", {"PYTHONPATH": str(tmp)}
+
+
+NEWEST = "3.13"  # Colab's; MXNet has none newer than its own environment's 3.11
+RUNS = [pytest.param((framework, "own"), id=framework) for framework in FRAMEWORKS] + [
+    pytest.param((framework, NEWEST), id=f"{framework}-python{NEWEST}", marks=pytest.mark.colab)
+    for framework in colab_smoke.COLAB_FRAMEWORKS
+]
+
+
+@pytest.fixture(scope="module", params=RUNS)
+def checked(request, tmp_path_factory) -> tuple[str, dict]:
+    framework, where = request.param
+    python, variables = PYTHONS[framework], {}
+    if where == NEWEST:
+        python, variables = colab_like_python(tmp_path_factory.mktemp("d2l"))
     if not python.exists():
         pytest.fail(f"{python} is missing: `make env` creates it")
+    code = CHECKS.format(
+        module=MODULES[framework],
+        prelude=PRELUDES[framework],
+        page_cells=[source for source, _ in page_cells(framework)],
+    )
     result = subprocess.run(
-        [str(python), "-c", CHECKS.format(module=MODULES[framework])],
+        [str(python), "-c", code],
         capture_output=True,
         text=True,
         check=False,
+        cwd=ROOT,
+        env=os.environ | variables,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return framework, json.loads(result.stdout.strip().splitlines()[-1])
+    results = json.loads(result.stdout.strip().splitlines()[-1])
+    if where == NEWEST:
+        assert results["python"] == NEWEST, results["python"]
+    return framework, results
 
 
 def test_bad_arguments_get_errors_that_name_them(checked):
@@ -96,3 +166,10 @@ def test_a_framework_module_imports_no_other_framework(checked):
     imported = set(results["frameworks imported"])
     assert MODULES[framework] in imported
     assert imported - {MODULES[framework]} <= ALSO[framework], framework
+
+
+def test_seeded_data_is_what_the_chapter_prints(checked):
+    framework, results = checked
+    cells = page_cells(framework)
+    assert cells, f"{framework}: no cell of the chapter prints its first example"
+    assert results["page"] == [stored for _, stored in cells], framework

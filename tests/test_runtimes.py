@@ -2,7 +2,9 @@
 
 The fast tests check that the setup cell, binder/requirements.txt and constraints.txt agree.
 The `colab` tests make fresh environments (kept under _build/ and put back as made before each
-use) and run every notebook there with tools/setup_cell.py's cell first: they take minutes.
+use) and run the notebooks there with tools/setup_cell.py's cells first: every page's
+PyTorch, JAX and TensorFlow notebooks in the Colab-like one (MXNet's must stop in their first
+cell), the PyTorch ones in the others. They take minutes.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import sys
 from pathlib import Path
 
 import jupytext
+import nbformat
 import pytest
 
 from tests.conftest import ROOT
 from tools import bare_runtime, colab_smoke, pip_sources
 from tools.book_notebooks import toc_notebooks
-from tools.setup_cell import INSTALLERS, SETUP_CELL, has_setup_cell
+from tools.frameworks import DEFAULT
+from tools.setup_cell import INSTALLERS, SETUP_CELL, SETUP_CELLS, has_setup_cell
 
 NOTEBOOKS = toc_notebooks()
 BINDER = bare_runtime.pins(bare_runtime.BINDER)
@@ -27,9 +31,9 @@ COLAB = bare_runtime.pins(colab_smoke.RUNTIME)
 KERNEL = {"ipykernel", "ipython", "matplotlib-inline", "traitlets"}
 
 
-def setup_cell_table(name: str) -> dict[str, str]:
-    """A dict literal of the setup cell (PACKAGES or NO_DEPS): distribution -> what to install."""
-    tree = ast.parse(SETUP_CELL)
+def setup_cell_table(name: str, cell: str = SETUP_CELL) -> dict[str, str]:
+    """A dict literal of a setup cell (PACKAGES or NO_DEPS): distribution -> what to install."""
+    tree = ast.parse(cell)
     (table,) = [
         node.value
         for node in tree.body
@@ -46,8 +50,8 @@ def pin(spec: str) -> str:
     return version
 
 
-def executed_names() -> list[str]:
-    return [md.with_suffix(".ipynb").name for md in NOTEBOOKS]
+def executed_names(frameworks: tuple[str, ...] = (DEFAULT,)) -> list[str]:
+    return [path.name for _, path in colab_smoke.notebooks_to_run(frameworks)]
 
 
 @pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.name)
@@ -87,21 +91,110 @@ def test_colab_runtime_names_python_and_pins_what_the_check_keeps():
     assert "notebook" in COLAB and "widgetsnbextension" in COLAB
 
 
+@pytest.mark.parametrize("framework", colab_smoke.COLAB_FRAMEWORKS)
+def test_colab_runtime_holds_what_each_setup_cell_would_install(framework):
+    """On Colab the setup cells install only d2l and d2lsave: everything else is there."""
+    wanted = set(setup_cell_table("PACKAGES", SETUP_CELLS[framework]))
+    assert wanted - set(COLAB) == set(), framework
+
+
+def test_the_colab_like_run_takes_every_framework_notebook_of_every_page():
+    ran = colab_smoke.notebooks_to_run(colab_smoke.COLAB_FRAMEWORKS + colab_smoke.STOP_ON_COLAB)
+    names = [path.name for _, path in ran]
+    for name in (
+        "synthetic-regression-data.ipynb",
+        "synthetic-regression-data.jax.ipynb",
+        "synthetic-regression-data.tensorflow.ipynb",
+        "synthetic-regression-data.mxnet.ipynb",
+        "explorer.ipynb",
+        "exercises.ipynb",
+        "exercises.jax.ipynb",
+        "exercises.tensorflow.ipynb",
+    ):
+        assert name in names
+    assert all(path.exists() for _, path in ran)
+    assert executed_names() == [md.with_suffix(".ipynb").name for md in NOTEBOOKS]
+
+
+def notebook(*cells: tuple[str, list, list[str]]) -> nbformat.NotebookNode:
+    """A notebook of code cells, each (source, outputs, tags)."""
+    made = nbformat.v4.new_notebook()
+    for source, outputs, tags in cells:
+        cell = nbformat.v4.new_code_cell(source, metadata={"tags": tags})
+        cell.outputs = [nbformat.from_dict(output) for output in outputs]
+        made.cells.append(cell)
+    return made
+
+
+def stdout(text: str) -> dict:
+    return {"output_type": "stream", "name": "stdout", "text": text}
+
+
+def test_output_comparison_finds_other_printed_text_and_leaves_the_rest():
+    setup = ("setup", [stdout("Installing d2l\n")], [])
+    stored = notebook(
+        ("setup", [], []),
+        ("a", [stdout("x: 1.0\n")], []),
+        ("b", [stdout("y: 2\n")], []),
+        ("c", [stdout("0.31 M/s\n")], ["nbval-ignore-output"]),
+        ("d", [{"output_type": "execute_result", "data": {"text/plain": "32"},
+                "metadata": {}, "execution_count": 1}], []),
+    )  # fmt: skip
+    same = notebook(
+        setup,
+        ("a", [stdout("x: "), stdout("1.0\n")], []),  # split streams, as a kernel may
+        ("b", [stdout("y: 2\n"), {"output_type": "stream", "name": "stderr", "text": "E"}], []),
+        ("c", [stdout("0.52 M/s\n")], ["nbval-ignore-output"]),
+        ("d", [{"output_type": "execute_result", "data": {"text/plain": "32"},
+                "metadata": {}, "execution_count": 7}], []),
+        ("probe", [stdout("PROBE {}\n")], []),
+    )  # fmt: skip
+    assert colab_smoke.output_differences(stored, same) == []
+    other = notebook(
+        setup,
+        ("a", [stdout("x: 1.5\n")], []),
+        ("b", [{"output_type": "error", "ename": "TypeError", "evalue": "no", "traceback": []}],
+         []),
+        ("c", [stdout("0.52 M/s\n")], ["nbval-ignore-output"]),
+        ("d", [{"output_type": "execute_result", "data": {"text/plain": "31"},
+                "metadata": {}, "execution_count": 7}], []),
+    )  # fmt: skip
+    assert colab_smoke.output_differences(stored, other) == [1, 2, 4]
+
+
 @pytest.fixture(scope="module")
 def colab_result() -> colab_smoke.SmokeResult:
     try:
-        return colab_smoke.run(SETUP_CELL)
+        return colab_smoke.run(SETUP_CELLS)
     except colab_smoke.NoPython as missing:
         pytest.skip(str(missing))
 
 
 @pytest.mark.colab
 def test_colab_like_runtime_keeps_its_versions(colab_result):
-    assert colab_result.executed == executed_names()
+    assert colab_result.executed == executed_names(colab_smoke.COLAB_FRAMEWORKS)
     assert colab_result.versions_before == {name: COLAB[name] for name in colab_smoke.KEPT}
     assert colab_result.versions_after == colab_result.versions_before
     assert colab_result.changed_by_setup == []
     assert colab_result.installed_by_setup == ["d2l", "d2lsave"]
+
+
+@pytest.mark.colab
+def test_colab_like_runtime_prints_the_stored_outputs(colab_result):
+    """Colab's versions (torch 2.11, JAX 0.7.2, TensorFlow 2.20) print the same data, losses
+    and messages as the book's own, wherever nbval compares them."""
+    assert set(colab_result.differences) == set(colab_result.executed)
+    differing = {name: cells for name, cells in colab_result.differences.items() if cells}
+    assert differing == {}
+
+
+@pytest.mark.colab
+def test_mxnet_notebooks_stop_at_once_on_colab_saying_where_they_run(colab_result):
+    stopping = executed_names(colab_smoke.STOP_ON_COLAB)
+    assert stopping and sorted(colab_result.stopped) == sorted(stopping)
+    for name, error in colab_result.stopped.items():
+        assert error.startswith("RuntimeError: MXNet 1.9.1 needs Python <= 3.11"), name
+        assert "requirements-mxnet.txt" in error and "python3.11 -m venv" in error, name
 
 
 @pytest.mark.colab
@@ -130,7 +223,7 @@ def test_binder_environment_runs_every_notebook():
     assert result.executed == executed_names()
     assert result.changed_by_setup == []
     assert result.installed_by_setup == ["d2l", "d2lsave"]
-    assert result.versions_before == {name: BINDER[name] for name in colab_smoke.KEPT}
+    assert result.versions_before == {name: BINDER.get(name, "absent") for name in colab_smoke.KEPT}
 
 
 def test_colab_smoke_names_the_missing_python_and_skips(monkeypatch, tmp_path, capsys):

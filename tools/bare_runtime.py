@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tools.book_notebooks import ROOT
 from tools.colab_smoke import SmokeResult, report, run_in
+from tools.frameworks import DEFAULT
 from tools.setup_cell import SETUP_CELL
 
 BINDER = ROOT / "binder" / "requirements.txt"
@@ -46,9 +47,10 @@ def installs(kind: str) -> list[list[str]]:
 
 
 def run(kind: str, setup_cell: str = SETUP_CELL) -> SmokeResult:
-    """Every notebook, with `setup_cell` first, in a fresh environment of that kind."""
+    """Every page's PyTorch notebook, with `setup_cell` first, in a fresh environment of
+    that kind."""
     python = Path(sys.executable)  # a venv made from a venv's Python uses its base Python
-    return run_in(VENVS[kind], python, installs(kind), f"{kind}-runtime", setup_cell)
+    return run_in(VENVS[kind], python, installs(kind), f"{kind}-runtime", {DEFAULT: setup_cell})
 
 
 def main(argv: list[str] | None = None) -> int:

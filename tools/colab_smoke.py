@@ -3,10 +3,15 @@
 The environment is made from `tools/colab_runtime.txt` alone (Colab's own pins, not this
 book's constraints), with the Python version that file names, found on PATH or among pyenv's
 versions. It holds what Colab preinstalls (torch, numpy, matplotlib, ipywidgets 7, anywidget,
-IPython 7, the classic Notebook) and neither d2l nor d2lsave, so each notebook's setup cell has
-to install those two, and must leave every package that was there as it was. GitHub is out of
-reach here, so the setup cell is pointed at a wheel built from this checkout through the
-D2LSAVE_WHEEL variable.
+IPython 7, the classic Notebook, JAX, TensorFlow) and neither d2l nor d2lsave, so each
+notebook's setup cell has to install those two, and must leave every package that was there as
+it was. GitHub is out of reach here, so the setup cell is pointed at a wheel built from this
+checkout through the D2LSAVE_WHEEL variable.
+
+Every page's PyTorch, JAX and TensorFlow notebooks run there, and what each cell prints is
+compared with the outputs stored in book/ (as nbval compares them, with its sanitizing
+patterns; stderr, figures, widgets and the cells nbval does not check are left out). The MXNet
+notebooks must stop in their first cell, which names the local environment MXNet needs.
 
 Creating the environment downloads torch from PyPI, so it is made once and kept in
 `_build/colab-like-venv`, stamped with the file it was made from. Before every use it is put
@@ -34,18 +39,29 @@ from unittest import mock
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from nbval.plugin import find_comment_markers, find_metadata_tags, get_sanitize_patterns
 
 from tools import pip_sources
 from tools.book_notebooks import ROOT, toc_notebooks
+from tools.frameworks import DEFAULT, derived_notebook, page_frameworks
 from tools.notebooks import clear_outputs
-from tools.setup_cell import INSTALLERS, SETUP_CELL
+from tools.setup_cell import INSTALLERS, SETUP_CELLS
 
 RUNTIME = ROOT / "tools" / "colab_runtime.txt"
 VENV = ROOT / "_build" / "colab-like-venv"
 DIST = ROOT / "_build" / "dist"
 KERNEL = "colab-like"
 # Packages the setup cell must never change, whatever else it does.
-KEPT = ["torch", "numpy", "matplotlib", "ipywidgets", "anywidget", "ipython"]
+KEPT = [
+    "torch", "numpy", "matplotlib", "ipywidgets", "anywidget", "ipython",
+    "jax", "jaxlib", "flax", "optax", "tensorflow", "keras", "tensorflow-datasets",
+]  # fmt: skip
+# The frameworks whose notebooks run on Colab, and those whose first cell stops there.
+COLAB_FRAMEWORKS = ("pytorch", "jax", "tensorflow")
+STOP_ON_COLAB = ("mxnet",)
+SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"  # nbval's patterns (pyproject.toml)
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # Modules Colab lacks and the setup cell installs; myst_nb must stay absent (the cell's fallback).
 ABSENT = ["d2l", "d2lsave", "myst_nb"]
 EXPLORER = "explorer.ipynb"
@@ -74,12 +90,15 @@ class NoPython(RuntimeError):
 class SmokeResult:
     """What happened when the notebooks ran in an environment."""
 
-    executed: list[str]
+    executed: list[str]  # notebooks run to their end, in order
     versions_before: dict[str, str]  # the KEPT packages, before the first notebook
     versions_after: dict[str, str]  # and after the last one
     installed_by_setup: list[str]  # distributions the setup cells added
     changed_by_setup: list[str] = field(default_factory=list)  # present ones they changed
     explorer: dict = field(default_factory=dict)  # what EXPLORER_PROBE printed
+    stopped: dict[str, str] = field(default_factory=dict)  # notebook -> its first cell's error
+    # notebook -> the code cells whose printed text differs from the stored outputs
+    differences: dict[str, list[int]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # environment, notebooks
 
 
@@ -241,28 +260,107 @@ def kernel_environment(venv: Path, wheel: Path) -> Iterator[str]:
         yield scratch
 
 
+def notebooks_to_run(frameworks: tuple[str, ...]) -> list[tuple[str, Path]]:
+    """(framework, executed notebook in book/) of every page in reading order, for each of
+    `frameworks` the page is written in."""
+    return [
+        (framework, derived_notebook(md, framework))
+        for md in toc_notebooks()
+        for framework in page_frameworks(md)
+        if framework in frameworks
+    ]
+
+
+def printed(cell: nbformat.NotebookNode, patterns: list[tuple[str, str]]) -> str:
+    """What a code cell printed (stdout) and the text of its results, as nbval compares them
+    after its sanitizing patterns; stderr, figures and widget views are left out."""
+    texts = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream" and output.name == "stdout":
+            texts.append(output.text)
+        elif output.output_type == "error":
+            texts.append(f"{output.ename}: {output.evalue}\n")
+        elif "text/plain" in output.get("data", {}) and WIDGET_VIEW not in output.data:
+            texts.append(output.data["text/plain"] + "\n")
+    text = "".join(texts)
+    for regex, replace in patterns:
+        text = re.sub(regex, replace, text)
+    return text
+
+
+def checked_by_nbval(cell: nbformat.NotebookNode) -> bool:
+    """Whether nbval compares a code cell's outputs (no nbval-ignore-output or nbval-skip)."""
+    markers = dict(find_metadata_tags(cell.metadata)) | dict(find_comment_markers(cell.source))
+    return markers.get("check", True) and not markers.get("skip", False)
+
+
+def output_differences(stored: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> list[int]:
+    """Indices of the code cells nbval checks, the setup cell apart, whose printed text in
+    `executed` differs from that in `stored`; cells appended to `executed` are not compared."""
+    patterns = get_sanitize_patterns(SANITIZE.read_text())
+    code = [
+        (index, old, new)
+        for index, (old, new) in enumerate(zip(stored.cells, executed.cells, strict=False))
+        if old.cell_type == "code"
+    ]
+    return [
+        index
+        for index, old, new in code[1:]
+        if checked_by_nbval(old) and printed(old, patterns) != printed(new, patterns)
+    ]
+
+
+def _stop(cell: nbformat.NotebookNode) -> str:
+    """The error a cell stopped with, as `ename: evalue`."""
+    (error,) = [output for output in cell.outputs if output.output_type == "error"]
+    return f"{error.ename}: {error.evalue}"
+
+
 def execute_notebooks(
-    venv: Path, kernel: str, wheel: Path, setup_cell: str | None = None
-) -> tuple[list[str], dict]:
-    """Run each notebook from a clean start on the environment's kernel, in a scratch folder
-    (with `setup_cell` as its first code cell, if given). Returns the notebooks run, in
-    order, and what the explorer probe printed."""
-    executed, probe = [], {}
+    venv: Path,
+    kernel: str,
+    wheel: Path,
+    setup_cells: dict[str, str] | None = None,
+    frameworks: tuple[str, ...] = (DEFAULT,),
+    stopping: tuple[str, ...] = (),
+) -> tuple[list[str], dict, dict[str, str], dict[str, list[int]]]:
+    """Run each notebook of `frameworks` and `stopping` from a clean start on the
+    environment's kernel, in a scratch folder (with its framework's cell of `setup_cells` as
+    its first code cell, if given). A notebook of `stopping` is expected to stop with an error
+    in its first cell.
+
+    Returns the notebooks run to their end, in order; what the explorer probe printed; the
+    first cell's error of each notebook that stopped; and, for each notebook run, the cells
+    whose printed text differs from the stored outputs (`output_differences`).
+    """
+    executed, probe, stopped, differences = [], {}, {}, {}
     with kernel_environment(venv, wheel) as scratch:
-        for md in toc_notebooks():
-            ipynb = md.with_suffix(".ipynb")
+        for framework, ipynb in notebooks_to_run(frameworks + stopping):
+            stored = nbformat.read(ipynb, as_version=4)
             notebook = clear_outputs(nbformat.read(ipynb, as_version=4))
-            if setup_cell is not None:
-                notebook = with_setup_cell(notebook, setup_cell)
+            if setup_cells is not None:
+                notebook = with_setup_cell(notebook, setup_cells[framework])
             if ipynb.name == EXPLORER:
                 notebook.cells.append(nbformat.v4.new_code_cell(EXPLORER_PROBE))
-            NotebookClient(
+            client = NotebookClient(
                 notebook, timeout=900, kernel_name=kernel, resources={"metadata": {"path": scratch}}
-            ).execute()
+            )
+            if framework in stopping:
+                try:
+                    client.execute()
+                except CellExecutionError:
+                    first = next(cell for cell in notebook.cells if cell.cell_type == "code")
+                    stopped[ipynb.name] = _stop(first)
+                    continue
+                raise RuntimeError(
+                    f"{ipynb.name} ran to its end, but should stop in its first cell"
+                )
+            client.execute()
             executed.append(ipynb.name)
+            differences[ipynb.name] = output_differences(stored, notebook)
             if ipynb.name == EXPLORER:
                 probe = _probe_output(notebook.cells[-1])
-    return executed, probe
+    return executed, probe, stopped, differences
 
 
 def _probe_output(cell: nbformat.NotebookNode) -> dict:
@@ -283,10 +381,16 @@ def prepare() -> Path:
 
 
 def run_in(
-    venv: Path, python: Path, installs: list[list[str]], kernel: str, setup_cell: str | None
+    venv: Path,
+    python: Path,
+    installs: list[list[str]],
+    kernel: str,
+    setup_cells: dict[str, str] | None,
+    frameworks: tuple[str, ...] = (DEFAULT,),
+    stopping: tuple[str, ...] = (),
 ) -> SmokeResult:
-    """Make (or reset) an environment, then run every notebook in it and record what the
-    setup cells installed and changed."""
+    """Make (or reset) an environment, then run the notebooks of `frameworks` and `stopping`
+    in it (see `execute_notebooks`) and record what the setup cells installed and changed."""
     started = time.monotonic()
     make_environment(venv, python, installs, kernel)
     made = time.monotonic()
@@ -294,7 +398,9 @@ def run_in(
     if already:
         raise RuntimeError(f"the environment {venv} should not hold {already}")
     before = distributions(venv)
-    executed, probe = execute_notebooks(venv, kernel, build_wheel(), setup_cell)
+    executed, probe, stopped, differences = execute_notebooks(
+        venv, kernel, build_wheel(), setup_cells, frameworks, stopping
+    )
     after = distributions(venv)
     return SmokeResult(
         executed=executed,
@@ -303,22 +409,31 @@ def run_in(
         installed_by_setup=sorted(set(after) - set(before)),
         changed_by_setup=sorted(n for n in before if after.get(n) != before[n]),
         explorer=probe,
+        stopped=stopped,
+        differences=differences,
         seconds={"environment": made - started, "notebooks": time.monotonic() - made},
     )
 
 
-def run(setup_cell: str | None = None, fresh: bool = False) -> SmokeResult:
-    """Every notebook in the Colab-like environment; NoPython without the Python it needs."""
+def run(setup_cells: dict[str, str] | None = None, fresh: bool = False) -> SmokeResult:
+    """Every notebook in the Colab-like environment, MXNet's stopping in its first cell;
+    NoPython without the Python it needs."""
     python = find_python(python_version())
     if fresh and VENV.exists():
         shutil.rmtree(VENV)
-    return run_in(VENV, python, colab_installs(), KERNEL, setup_cell)
+    return run_in(
+        VENV, python, colab_installs(), KERNEL, setup_cells, COLAB_FRAMEWORKS, STOP_ON_COLAB
+    )
 
 
 def report(result: SmokeResult, where: str) -> int:
     """Print what a run did; 0 if the setup cells changed no package that was there but
-    the installers."""
+    the installers, and every notebook printed what its stored outputs show."""
     print(f"executed {', '.join(result.executed)} in {where}")
+    for name, error in result.stopped.items():
+        print(f"stopped in its first cell: {name}: {error.splitlines()[0]}")
+    differing = {name: cells for name, cells in result.differences.items() if cells}
+    print(f"cells printing other text than stored: {differing or 'none'}")
     print(f"before: {result.versions_before}")
     print(f"after:  {result.versions_after}")
     print(f"installed by the setup cells: {result.installed_by_setup}")
@@ -326,7 +441,7 @@ def report(result: SmokeResult, where: str) -> int:
     print(f"(of which only {', '.join(sorted(INSTALLERS))} may change)")
     print(f"explorer in the kernel: {result.explorer}")
     print("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in result.seconds.items()))
-    return 0 if set(result.changed_by_setup) <= INSTALLERS else 1
+    return 0 if set(result.changed_by_setup) <= INSTALLERS and not differing else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -336,9 +451,9 @@ def main(argv: list[str] | None = None) -> int:
         "--new-setup-cell", action="store_true", help="run with tools/setup_cell.py's cell"
     )
     options = parser.parse_args(argv)
-    setup_cell = SETUP_CELL if options.new_setup_cell else None
+    setup_cells = SETUP_CELLS if options.new_setup_cell else None
     try:
-        result = run(setup_cell, fresh=options.fresh)
+        result = run(setup_cells, fresh=options.fresh)
     except NoPython as missing:
         print(f"colab-smoke skipped: {missing}")
         return 0
