@@ -9,7 +9,6 @@ cell), the PyTorch ones in the others. They take minutes.
 
 from __future__ import annotations
 
-import ast
 import sys
 from pathlib import Path
 
@@ -17,11 +16,12 @@ import jupytext
 import nbformat
 import pytest
 
+from d2lsetup import INSTALLERS, NO_DEPS, PACKAGES
 from tests.conftest import ROOT
 from tools import bare_runtime, colab_smoke, pip_sources
 from tools.book_notebooks import toc_notebooks
 from tools.frameworks import DEFAULT
-from tools.setup_cell import INSTALLERS, SETUP_CELL, SETUP_CELLS, has_setup_cell
+from tools.setup_cell import SETUP_CELLS, has_setup_cell
 
 NOTEBOOKS = toc_notebooks()
 BINDER = bare_runtime.pins(bare_runtime.BINDER)
@@ -29,20 +29,6 @@ CONSTRAINTS = bare_runtime.pins(bare_runtime.CONSTRAINTS)
 COLAB = bare_runtime.pins(colab_smoke.RUNTIME)
 # What the kernel and the explorer need besides the setup cell's packages.
 KERNEL = {"ipykernel", "ipython", "matplotlib-inline", "traitlets"}
-
-
-def setup_cell_table(name: str, cell: str = SETUP_CELL) -> dict[str, str]:
-    """A dict literal of a setup cell (PACKAGES or NO_DEPS): distribution -> what to install."""
-    tree = ast.parse(cell)
-    (table,) = [
-        node.value
-        for node in tree.body
-        if isinstance(node, ast.Assign) and [t.id for t in node.targets] == [name]
-    ]
-    return {
-        key.value: value.value if isinstance(value, ast.Constant) else ast.unparse(value)
-        for key, value in zip(table.keys, table.values, strict=True)
-    }
 
 
 def pin(spec: str) -> str:
@@ -60,27 +46,25 @@ def test_every_notebook_opens_with_the_setup_cell(md):
     assert opens_with_it, f"{md.name}: its first code cell is not tools/setup_cell.py's SETUP_CELL"
 
 
-def test_setup_cell_pins_are_binders_and_the_books():
-    packages = setup_cell_table("PACKAGES")
-    for name, spec in packages.items():
-        assert spec.startswith(f"{name}=="), spec
-        assert pin(spec) == BINDER[name] == CONSTRAINTS[name], name
-    nodeps = setup_cell_table("NO_DEPS")
-    assert set(nodeps) == {"d2l", "d2lsave"}
-    assert pin(nodeps["d2l"]) == bare_runtime.pins(ROOT / "requirements-nodeps.txt")["d2l"]
+@pytest.mark.parametrize("framework", ["pytorch", "jax", "tensorflow"])
+def test_setup_pins_are_binders_and_the_books(framework):
+    for name, spec in PACKAGES[framework].items():
+        assert pin(spec) == CONSTRAINTS[spec.split("==")[0]], name
+        if framework == DEFAULT:
+            assert spec.startswith(f"{name}=="), spec
+            assert pin(spec) == BINDER[name], name
+    assert set(NO_DEPS) == {"d2l"}
+    assert pin(NO_DEPS["d2l"]) == bare_runtime.pins(ROOT / "requirements-nodeps.txt")["d2l"]
 
 
-def test_setup_cell_lets_only_the_installers_move():
-    (assignment,) = [
-        node
-        for node in ast.parse(SETUP_CELL).body
-        if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["INSTALLERS"]
-    ]
-    assert ast.literal_eval(assignment.value) == INSTALLERS
+def test_mxnet_setup_pins_are_its_environments():
+    mxnet = bare_runtime.pins(ROOT / "constraints-mxnet.txt")
+    for name, spec in PACKAGES["mxnet"].items():
+        assert pin(spec) == mxnet[name], name
 
 
 def test_binder_holds_the_runtime_and_nothing_else():
-    assert set(BINDER) == set(setup_cell_table("PACKAGES")) | KERNEL
+    assert set(BINDER) == set(PACKAGES[DEFAULT]) | KERNEL
     for name, version in BINDER.items():
         assert CONSTRAINTS[name] == version, name
 
@@ -94,7 +78,7 @@ def test_colab_runtime_names_python_and_pins_what_the_check_keeps():
 @pytest.mark.parametrize("framework", colab_smoke.COLAB_FRAMEWORKS)
 def test_colab_runtime_holds_what_each_setup_cell_would_install(framework):
     """On Colab the setup cells install only d2l and d2lsave: everything else is there."""
-    wanted = set(setup_cell_table("PACKAGES", SETUP_CELLS[framework]))
+    wanted = set(PACKAGES[framework])
     assert wanted - set(COLAB) == set(), framework
 
 
@@ -210,9 +194,9 @@ def test_bare_runtime_gets_the_books_versions():
     result = bare_runtime.run("bare")
     assert result.executed == executed_names()
     assert set(result.changed_by_setup) <= INSTALLERS
-    wanted = {*setup_cell_table("PACKAGES"), "d2l", "d2lsave"}
+    wanted = {*PACKAGES[DEFAULT], "d2l", "d2lsave"}
     assert wanted <= set(result.installed_by_setup)
-    for name in set(colab_smoke.KEPT) & set(setup_cell_table("PACKAGES")):
+    for name in set(colab_smoke.KEPT) & set(PACKAGES[DEFAULT]):
         assert result.versions_before[name] == "absent", name
         assert result.versions_after[name] == BINDER[name], name
 

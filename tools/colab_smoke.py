@@ -42,11 +42,11 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbval.plugin import find_comment_markers, find_metadata_tags, get_sanitize_patterns
 
+from d2lsetup import INSTALLERS
 from tools import pip_sources
 from tools.book_notebooks import ROOT, toc_notebooks
 from tools.frameworks import DEFAULT, derived_notebook, page_frameworks
 from tools.notebooks import clear_outputs
-from tools.setup_cell import INSTALLERS, SETUP_CELLS
 
 RUNTIME = ROOT / "tools" / "colab_runtime.txt"
 VENV = ROOT / "_build" / "colab-like-venv"
@@ -447,13 +447,9 @@ def report(result: SmokeResult, where: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fresh", action="store_true", help="make the environment anew")
-    parser.add_argument(
-        "--new-setup-cell", action="store_true", help="run with tools/setup_cell.py's cell"
-    )
     options = parser.parse_args(argv)
-    setup_cells = SETUP_CELLS if options.new_setup_cell else None
     try:
-        result = run(setup_cells, fresh=options.fresh)
+        result = run(fresh=options.fresh)
     except NoPython as missing:
         print(f"colab-smoke skipped: {missing}")
         return 0
