@@ -92,7 +92,8 @@ assets: node_modules/.package-lock.json env
 	$(BIN)/python -m tools.web_assets
 
 # d2lsave is made from the pages' #@save cells and imported by later pages, so it is made first.
-$(LIB_STAMP): $(PAGES) _toc.yml tools/extract_saved.py tools/book_notebooks.py | $(STAMP)
+$(LIB_STAMP): $(PAGES) _toc.yml tools/extract_saved.py tools/book_notebooks.py tools/frameworks.py \
+  | $(STAMP)
 	$(BIN)/python -m tools.extract_saved
 	@mkdir -p $(@D) && touch $@
 
@@ -118,7 +119,7 @@ PDF := yes
 endif
 
 # A page that imports d2lsave is executed again when d2lsave changed (book/_ext/book_extras.py).
-book: env assets $(LIB_STAMP) $(MERGED_STAMP) browser
+book: env assets $(LIB_STAMP) $(MERGED_STAMP) $(if $(filter yes,$(PDF)),browser)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 ifeq ($(PDF),yes)
 	$(BIN)/python -m tools.pdf --if-changed
@@ -205,8 +206,9 @@ runtimes: env
 	$(BIN)/python -m tools.bare_runtime
 
 # Chromium prints each built page; pypdf joins them, with one bookmark per page and section.
+# `make book` prints it whenever a page changed; this names where it is.
 pdf: book
-	$(BIN)/python -m tools.pdf
+	@echo "The book as one PDF: $(CURDIR)/_build/pdf/book.pdf"
 
 classroom: env
 	$(BIN)/python -m tools.classroom

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import nbformat
 import pytest
@@ -48,18 +48,11 @@ IDLE = """() => window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel
   && ![...document.querySelectorAll('.input_prompt')].some(p => p.textContent.includes('*'))"""
 
 
-# Changes the notebook copy before the test opens it; None in the suite. It lets a change to
-# the explorer be tried here before it is made in book/explorer.md.
-PREPARE: Callable[[nbformat.NotebookNode], None] | None = None
-
-
-def explorer_notebook(prepare: Callable[[nbformat.NotebookNode], None] | None = None):
+def explorer_notebook():
     """The explorer notebook as a student gets it fresh, opening with the setup cell."""
     notebook = clear_outputs(nbformat.read(ROOT / "book" / "explorer.ipynb", as_version=4))
     notebook.metadata.pop("widgets", None)
     notebook = colab_smoke.with_setup_cell(notebook, SETUP_CELL)
-    if prepare:
-        prepare(notebook)
     return notebook
 
 
@@ -72,7 +65,7 @@ def classic(tmp_path_factory) -> Iterator[str]:
         pytest.skip(str(missing))
     wheel = colab_smoke.build_wheel()
     folder = tmp_path_factory.mktemp("classic")
-    nbformat.write(explorer_notebook(PREPARE), folder / "explorer.ipynb")
+    nbformat.write(explorer_notebook(), folder / "explorer.ipynb")
     home = tmp_path_factory.mktemp("jupyter-home")  # no user settings or extensions
     environment = dict(
         os.environ,

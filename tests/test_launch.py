@@ -28,7 +28,7 @@ def setup_cell(md):
 def test_first_code_cell_is_the_hidden_setup_cell(md):
     cell = setup_cell(md)
     assert "hide-cell" in cell.metadata.get("tags", [])
-    assert f'REPOSITORY = "{CONFIG["repository"]["url"]}"' in cell.source
+    assert f'git+{CONFIG["repository"]["url"]}"' in cell.source
     assert cell.source == SETUP_CELL
 
 

@@ -316,11 +316,6 @@ def write_merged(md: Path) -> bool:
     return True
 
 
-def read_merged(text: str) -> nbformat.NotebookNode:
-    """myst-nb's reader for `.tabs.json` pages (`nb_custom_formats` in `_config.yml`)."""
-    return nbformat.reads(text, as_version=4)
-
-
 def multi_framework_pages() -> list[Path]:
     return [md for md in toc_notebooks() if len(page_frameworks(md)) > 1]
 

@@ -268,14 +268,6 @@ def is_current(html: Path = HTML, output: Path = OUTPUT) -> bool:
     return all(page.stat().st_mtime <= printed for page in html.rglob("*.html"))
 
 
-def build_if_changed(html: Path = HTML, output: Path = OUTPUT) -> bool:
-    """Print the book again only when a page was built after the PDF; whether it printed."""
-    if is_current(html, output):
-        return False
-    build(html, output)
-    return True
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
