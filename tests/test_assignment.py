@@ -201,8 +201,9 @@ OFF_BY_ONE = """\
         sizes.append(left_over)
     return sizes"""
 NOT_REPRODUCIBLE = """\
-        words = np.random.SeedSequence([self.seed, k]).generate_state(2, np.uint32)
-        generator = torch.Generator().manual_seed(int(words[0]) << 32 | int(words[1]))"""
+        word = np.random.SeedSequence([self.seed, k]).generate_state(1, np.uint32)[0]
+        generator = torch.Generator().manual_seed(int(word))"""
+FROM_TORCH = "from torch import randn\n\n\n"
 DELETE_EVERYTHING = """\
 import shutil
 import tempfile
@@ -257,6 +258,9 @@ def write_class(released: Path, folder: Path, canaries: list[Path]) -> None:
         solved(released, exercises), "sizes-answer", OFF_BY_ONE,
         "    return [batch_size] * (num_examples // batch_size)",
     )  # fmt: skip
+    # and a right answer unlike the model's, which must keep its points: randn imported
+    with_answer(off_by_one, "disk-answer", "def bytes_in", FROM_TORCH + "def bytes_in")
+    with_answer(off_by_one, "disk-answer", "torch.randn(", "randn(")
     hand_in(
         "off-by-one", {exercises: off_by_one, f"Copy of {explorer}": solved(released, explorer)}
     )
@@ -388,7 +392,7 @@ def lost(graded, student: str) -> dict[str, str]:
 @pytest.mark.kernel  # grades the made-up class: nbgrader runs every notebook
 def test_an_off_by_one_last_batch_costs_that_task_only(graded):
     mistakes = lost(graded, "off-by-one")
-    assert list(mistakes) == ["remainder-sizes"]
+    assert list(mistakes) == ["remainder-sizes"]  # its answer to on-disk imports randn
     assert "off by one" in mistakes["remainder-sizes"]
     assert "not 31" in mistakes["remainder-sizes"]
     total = sum(score for score, _ in sheet(graded, "off-by-one").values())
