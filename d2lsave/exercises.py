@@ -25,6 +25,7 @@ from d2lsave.synthetic_regression_data import check_integer, check_real, check_w
 __all__ = [
     "PseudorandomPermutation",
     "TORCH_SEEDS",
+    "FRESH_COUNTERS",
     "hash_key",
     "draw_rows",
     "RegressionRows",
@@ -100,6 +101,9 @@ class PseudorandomPermutation:
 # (book/exercises.md, cell 18)
 
 TORCH_SEEDS = 2**32
+
+
+FRESH_COUNTERS = 2**31  # a stream's fresh minibatches take counters below, fixed ones above
 
 
 def hash_key(*values: int) -> int:
@@ -897,44 +901,45 @@ class SyntheticRegressionStream(EpochShards):
         self.noise = check_real("noise", noise, minimum=0)
         self.batch_size = check_integer("batch_size", batch_size, minimum=1)
         self.num_batches = check_integer("num_batches", num_batches, minimum=1)
-        if self.num_batches > TORCH_SEEDS:
-            raise ValueError(f"num_batches must be at most 2**32, got {num_batches!r}")
+        if self.num_batches > FRESH_COUNTERS:
+            raise ValueError(f"num_batches must be at most 2**31, got {num_batches!r}")
         self.seed = check_integer("seed", seed, minimum=0)
         if self.seed >= 2**64:
             raise ValueError(f"seed must be below 2**64, got {seed!r}")
         self.fresh_each_epoch = fresh_each_epoch
         self.coefficients = torch.cat([self.w, torch.tensor([self.noise])]).reshape(-1, 1)
-        # Minibatch seeds: a keyed permutation of torch's 2**32 seeds, with one key
-        # for fresh streams and another for fixed ones.
-        self.seeds = PseudorandomPermutation(
-            TORCH_SEEDS, hash_key(int(fresh_each_epoch), self.seed)
-        )
+        # Minibatch seeds: a keyed permutation of torch's 2**32 seeds. Fresh streams
+        # take the counters below 2**31, fixed ones those above, so none share a seed.
+        self.seeds = PseudorandomPermutation(TORCH_SEEDS, hash_key(1, self.seed))
 
     @property
     def epochs(self) -> int:
         """How many epochs have minibatches all different from those of other epochs."""
-        return TORCH_SEEDS // self.num_batches if self.fresh_each_epoch else 2**63
+        return FRESH_COUNTERS // self.num_batches if self.fresh_each_epoch else 2**63
 
     def set_epoch(self, epoch: int) -> None:
         if isinstance(epoch, numbers.Integral) and epoch >= self.epochs:
             raise ValueError(
                 f"epoch must be below {self.epochs:,} for num_batches="
-                f"{self.num_batches:,} (2**32 minibatch seeds), got {epoch!r}"
+                f"{self.num_batches:,} (2**31 fresh minibatch seeds), got {epoch!r}"
             )
         super().set_epoch(epoch)
 
     def batch_seed(self, epoch: int, k: int) -> int:
         """The 32-bit seed of minibatch `k` of `epoch`; no other minibatch of the stream has it.
 
-        The counter epoch * num_batches + k (k alone when the stream is fixed) goes
-        through a keyed permutation of the 2**32 seeds that torch's generator
-        distinguishes, so different counters always get different seeds.
+        The counter epoch * num_batches + k, below 2**31 (2**31 + k when the stream
+        is fixed), goes through a keyed permutation of the 2**32 seeds that torch's
+        generator distinguishes, so different counters always get different seeds,
+        and a fixed stream never shares one with the fresh stream of its seed.
         """
         if not 0 <= k < self.num_batches:
             raise IndexError(f"k must be in range({self.num_batches}), got {k!r}")
         if not 0 <= epoch < self.epochs:
             raise ValueError(f"epoch must be in range({self.epochs:,}), got {epoch!r}")
-        return self.seeds(epoch * self.num_batches + k if self.fresh_each_epoch else k)
+        return self.seeds(
+            epoch * self.num_batches + k if self.fresh_each_epoch else FRESH_COUNTERS + k
+        )
 
     def batch(
         self, epoch: int, k: int, generator: torch.Generator | None = None

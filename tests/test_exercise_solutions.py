@@ -194,14 +194,14 @@ def test_batch_seeds_are_distinct_32_bit_seeds():
     assert len(set(seeds)) == len(seeds)
 
 
-def test_a_stream_has_as_many_epochs_as_32_bit_seeds_allow():
+def test_a_fresh_stream_has_as_many_epochs_as_its_half_of_the_32_bit_seeds_allows():
     stream = SyntheticRegressionStream([1.0], 0.0, num_batches=1000)
-    assert stream.epochs == TORCH_SEEDS // 1000
+    assert stream.epochs == TORCH_SEEDS // 2 // 1000
     stream.set_epoch(stream.epochs - 1)
-    with pytest.raises(ValueError, match="epoch must be below 4,294,967"):
+    with pytest.raises(ValueError, match="epoch must be below 2,147,483"):
         stream.set_epoch(stream.epochs)
-    with pytest.raises(ValueError, match="num_batches must be at most 2\\*\\*32"):
-        SyntheticRegressionStream([1.0], 0.0, num_batches=2**32 + 1)
+    with pytest.raises(ValueError, match="num_batches must be at most 2\\*\\*31"):
+        SyntheticRegressionStream([1.0], 0.0, num_batches=2**31 + 1)
 
 
 def test_a_minibatch_computed_alone_equals_the_one_of_a_full_pass():
@@ -321,3 +321,42 @@ def test_shards_and_ranks_are_checked():
         distributed_rank(0, None)
     with pytest.raises(ValueError, match="shard must be in range\\(3\\), got 3"):
         next(read_shuffled_blocks(np.zeros((10, 2)), 2, 2, 1, key=0, shard=3, num_shards=3))
+
+
+def _preimage(permutation: PseudorandomPermutation, value: int) -> int:
+    """The index that `permutation` maps to `value`, for n = 2**(2 * half_bits): then it is a
+    Feistel network alone (no cycle walking), undone round by round."""
+    assert permutation.n == 1 << (2 * permutation.half_bits)
+    left, right = value >> permutation.half_bits, value & permutation.mask
+    for round_key in reversed(permutation.round_keys):
+        left, right = right ^ permutation._mix(left, round_key), left
+    return (left << permutation.half_bits) | right
+
+
+def test_preimage_undoes_the_permutation():
+    permutation = PseudorandomPermutation(TORCH_SEEDS, hash_key(1, 5))
+    for i in (0, 1, 12345, 2**31, TORCH_SEEDS - 1):
+        assert _preimage(permutation, permutation(i)) == i
+
+
+@pytest.mark.parametrize("fresh_batches, fixed_batches", [(1, 1), (32, 32), (1000, 7), (7, 1000)])
+def test_a_fixed_minibatch_is_no_fresh_minibatch_at_any_allowed_epoch(fresh_batches, fixed_batches):
+    """Not only in the first epochs: find the fresh minibatch whose seed a fixed one has, and
+    check that the fresh stream may never reach it."""
+    for seed in (0, 3):
+        fresh = SyntheticRegressionStream(
+            [1.0, 2.0], 0.0, batch_size=2, seed=seed, num_batches=fresh_batches
+        )
+        fixed = SyntheticRegressionStream(
+            [1.0, 2.0],
+            0.0,
+            batch_size=2,
+            seed=seed,
+            num_batches=fixed_batches,
+            fresh_each_epoch=False,
+        )
+        for k in sorted({0, 1, fixed_batches - 1} & set(range(fixed_batches))):
+            epoch, j = divmod(_preimage(fresh.seeds, fixed.batch_seed(0, k)), fresh_batches)
+            if epoch < fresh.epochs:
+                shared = torch.equal(fresh.batch(epoch, j)[0], fixed.batch(0, k)[0])
+                assert not shared, f"fixed minibatch {k} is fresh minibatch {j} of epoch {epoch}"
