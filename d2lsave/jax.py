@@ -9,7 +9,7 @@ import numbers
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 from unittest import mock
 
 import jax
@@ -18,20 +18,22 @@ import numpy as np
 import tensorflow as tf
 
 __all__ = [
+    "SyntheticRegressionData",
+    "next_shuffle_key",
+    "epoch_order",
+    "Passes",
+    "fastest_epoch",
+    "loader_throughput",
     "check_integer",
     "check_real",
     "check_weights",
     "validate_arguments",
     "make_key",
-    "next_shuffle_key",
-    "SyntheticRegressionData",
-    "fastest_epoch",
-    "loader_throughput",
 ]
 
 
 # Synthetic Regression Data
-# (book/synthetic-regression-data.md, cell 5)
+# (book/synthetic-regression-data.md, cell 6)
 
 
 def _integer_randint(a, b, randint=random.randint):
@@ -54,13 +56,199 @@ d2l.get_seed = lambda: random.randint(0, 10**6)  # d2l's own, with an integer bo
 
 
 # Synthetic Regression Data > Generating the Dataset
-# (book/synthetic-regression-data.md, cell 7)
+# (book/synthetic-regression-data.md, cell 9)
+
+
+class SyntheticRegressionData(d2l.DataModule):
+    """Synthetic data for linear regression: y = Xw + b + noise.
+
+    Defined in Synthetic Regression Data > Generating the Dataset
+    (book/synthetic-regression-data.md).
+    """
+
+    def __init__(self, w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32, seed=None):
+        super().__init__()
+        self.save_hyperparameters()
+        key = jax.random.PRNGKey(0 if seed is None else seed)  # no seed: d2l's key 0
+        self.key = jax.random.fold_in(key, 2)  # a third key, for shuffling
+        n, (key_X, key_noise) = num_train + num_val, jax.random.split(key)
+        self.X = jax.random.normal(key_X, (n, len(w)))
+        noise = jax.random.normal(key_noise, (n, 1)) * noise
+        self.y = self.X @ w.reshape((-1, 1)) + b + noise
+
+
+# Synthetic Regression Data > Reading the Dataset
+# (book/synthetic-regression-data.md, cell 19)
+
+
+def next_shuffle_key(data) -> jax.Array:
+    """A fresh key for one training epoch. The dataset's key is split in two: one half
+    replaces it, the other is returned, so no key is ever used twice.
+
+    Defined in Synthetic Regression Data > Reading the Dataset
+    (book/synthetic-regression-data.md).
+    """
+    with jax.threefry_partitionable(False):  # the derivation d2l's book was printed with
+        data.key, epoch_key = jax.random.split(data.key)
+    return epoch_key
+
+
+# Synthetic Regression Data > Reading the Dataset
+# (book/synthetic-regression-data.md, cell 20)
+
+
+@d2l.add_to_class(SyntheticRegressionData)
+def get_dataloader(self, train):
+    """Yield (features, labels) minibatches: shuffled for training, in order for
+    validation.
+
+    Defined in Synthetic Regression Data > Reading the Dataset
+    (book/synthetic-regression-data.md).
+    """
+    if train:
+        indices = jax.random.permutation(next_shuffle_key(self), self.num_train)
+    else:
+        indices = jnp.arange(self.num_train, self.num_train + self.num_val)
+    for start in range(0, len(indices), self.batch_size):
+        batch = indices[start : start + self.batch_size]
+        yield self.X[batch], self.y[batch]
+
+
+# Synthetic Regression Data > Concise Implementation of the Data Loader
+# (book/synthetic-regression-data.md, cell 27)
+
+
+def epoch_order(data, n: int) -> np.ndarray:
+    """0 .. n-1 in the random order of one epoch, from a fresh key of the dataset.
+
+    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
+    (book/synthetic-regression-data.md).
+    """
+    with jax.threefry_partitionable(False):  # the derivation d2l's book was printed with
+        return np.asarray(jax.random.permutation(next_shuffle_key(data), n))
+
+
+class Passes:
+    """Minibatches of `rows` examples, made again by `one_pass()` on every pass.
+
+    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
+    (book/synthetic-regression-data.md).
+    """
+
+    def __init__(self, one_pass, rows: int, batch_size: int, drop_last: bool):
+        self.one_pass = one_pass
+        self.length = rows // batch_size if drop_last else -(-rows // batch_size)
+
+    def __iter__(self):
+        return iter(self.one_pass())
+
+    def __len__(self) -> int:
+        return self.length
+
+
+# Synthetic Regression Data > Concise Implementation of the Data Loader
+# (book/synthetic-regression-data.md, cell 28)
+
+
+@d2l.add_to_class(SyntheticRegressionData)
+def get_tensorloader(self, tensors, train, indices=slice(0, None), drop_last=False):
+    """Serve the chosen rows of `tensors` in minibatches through tf.data, as NumPy arrays.
+
+    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
+    (book/synthetic-regression-data.md).
+    """
+    arrays = tuple(np.asarray(t[indices]) for t in tensors)
+
+    def one_pass():  # called by every pass over the loader
+        order = epoch_order(self, len(arrays[0])) if train else slice(None)
+        dataset = tf.data.Dataset.from_tensor_slices(tuple(a[order] for a in arrays))
+        return tfds.as_numpy(dataset.batch(self.batch_size, drop_remainder=drop_last))
+
+    return Passes(one_pass, len(arrays[0]), self.batch_size, drop_last)
+
+
+@d2l.add_to_class(SyntheticRegressionData)
+def get_dataloader(self, train):
+    """Training or validation minibatches, read by tf.data.
+
+    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
+    (book/synthetic-regression-data.md).
+    """
+    rows = slice(0, self.num_train) if train else slice(self.num_train, None)
+    return self.get_tensorloader((self.X, self.y), train, rows)
+
+
+# Synthetic Regression Data > Concise Implementation of the Data Loader
+# (book/synthetic-regression-data.md, cell 31)
+
+
+def fastest_epoch(read_epoch: Callable[[], Iterable], repeats: int = 3) -> float:
+    """Seconds taken by the fastest of `repeats` full passes over `read_epoch()`, waiting
+    for each minibatch to be computed (JAX dispatches work asynchronously).
+
+    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
+    (book/synthetic-regression-data.md).
+    """
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for batch in read_epoch():
+            jax.block_until_ready(batch)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def loader_throughput(
+    X: jax.Array,
+    y: jax.Array,
+    batch_size: int = 32,
+    repeats: int = 3,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Examples read per second by three minibatch readers of in-memory arrays.
+
+    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
+    (book/synthetic-regression-data.md).
+    """
+    n = len(X)
+    state = {"key": jax.random.PRNGKey(seed)}
+
+    def epoch_key():
+        state["key"], key = jax.random.split(state["key"])
+        return key
+
+    def from_scratch():
+        indices = jax.random.permutation(epoch_key(), n)
+        for start in range(0, n, batch_size):
+            batch = indices[start : start + batch_size]
+            yield X[batch], y[batch]
+
+    def permute_then_slice():
+        perm = jax.random.permutation(epoch_key(), n)
+        X_perm, y_perm = X[perm], y[perm]
+        for start in range(0, n, batch_size):
+            end = start + batch_size
+            yield X_perm[start:end], y_perm[start:end]
+
+    pipeline = tf.data.Dataset.from_tensor_slices((np.asarray(X), np.asarray(y)))
+    pipeline = tfds.as_numpy(pipeline.shuffle(n, seed=seed).batch(batch_size))
+
+    readers = {
+        "from-scratch iterator": from_scratch,
+        "tf.data shuffle + batch": lambda: pipeline,
+        "permute once, then slice": permute_then_slice,
+    }
+    return {name: n / fastest_epoch(reader, repeats) for name, reader in readers.items()}
+
+
+# Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+# (book/synthetic-regression-data.md, cell 40)
 
 
 def check_integer(name: str, value, minimum: int) -> int:
     """Return `value` as an int, or say what the argument accepts.
 
-    Defined in Synthetic Regression Data > Generating the Dataset
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
     (book/synthetic-regression-data.md).
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -75,7 +263,7 @@ def check_integer(name: str, value, minimum: int) -> int:
 def check_real(name: str, value, minimum: float | None = None) -> float:
     """Return `value` as a finite float, or say what the argument accepts.
 
-    Defined in Synthetic Regression Data > Generating the Dataset
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
     (book/synthetic-regression-data.md).
     """
     accepts = "a finite real number" + ("" if minimum is None else f" >= {minimum}")
@@ -104,7 +292,7 @@ def check_real(name: str, value, minimum: float | None = None) -> float:
 def check_weights(w) -> jax.Array:
     """Return the true weights as a 1-D float array, or say why `w` is not one.
 
-    Defined in Synthetic Regression Data > Generating the Dataset
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
     (book/synthetic-regression-data.md).
     """
     accepts = "a non-empty 1-D sequence or array of finite real numbers"
@@ -130,7 +318,7 @@ def validate_arguments(data) -> None:
     """Check the arguments `save_hyperparameters` stored on a dataset, in signature order,
     and replace each by the type the dataset computes with (`w` becomes a float array).
 
-    Defined in Synthetic Regression Data > Generating the Dataset
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
     (book/synthetic-regression-data.md).
     """
     data.w = check_weights(data.w)
@@ -145,7 +333,7 @@ def make_key(seed) -> jax.Array:
     """The JAX random key a dataset draws from. None gives key 0, the key d2l's own class
     always uses; an integer gives that key; a key is used as it is.
 
-    Defined in Synthetic Regression Data > Generating the Dataset
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
     (book/synthetic-regression-data.md).
     """
     if seed is None:
@@ -164,169 +352,24 @@ def make_key(seed) -> jax.Array:
     return jax.random.PRNGKey(int(seed))
 
 
-def next_shuffle_key(data) -> jax.Array:
-    """A fresh key for one training epoch. The dataset's key is split in two: one half
-    replaces it, the other is returned, so no key is ever used twice.
+# Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+# (book/synthetic-regression-data.md, cell 41)
 
-    Defined in Synthetic Regression Data > Generating the Dataset
+
+@d2l.add_to_class(SyntheticRegressionData)
+def __init__(self, w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32, seed=None):
+    """Check the arguments, then draw the data; `seed` may also be a JAX key.
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
     (book/synthetic-regression-data.md).
     """
-    data.key, epoch_key = jax.random.split(data.key)
-    return epoch_key
-
-
-# Synthetic Regression Data > Generating the Dataset
-# (book/synthetic-regression-data.md, cell 8)
-
-
-class SyntheticRegressionData(d2l.DataModule):
-    """Examples from a linear model whose true weights and bias are known.
-
-    Rows ``0 .. num_train-1`` of ``X`` and ``y`` are the training set and the
-    remaining ``num_val`` rows the validation set. ``seed`` (None, an int or a
-    JAX PRNG key) fixes the data and the sequence of shuffled epoch orders;
-    None is key 0, as in d2l's own class.
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-
-    def __init__(
-        self,
-        w: jax.Array | Sequence[float],
-        b: float,
-        noise: float = 0.01,
-        num_train: int = 1000,
-        num_val: int = 1000,
-        batch_size: int = 32,
-        seed: int | jax.Array | None = None,
-    ):
-        super().__init__()
-        self.save_hyperparameters()
-        validate_arguments(self)
-        key = make_key(seed)
-        self.key = jax.random.fold_in(key, 2)  # a third stream, for shuffling epochs
-        n = self.num_train + self.num_val
+    d2l.DataModule.__init__(self)
+    self.save_hyperparameters()
+    validate_arguments(self)
+    key, n = make_key(seed), self.num_train + self.num_val
+    with jax.threefry_partitionable(False):  # the derivation d2l's book was printed with
+        self.key = jax.random.fold_in(key, 2)  # a third key, for shuffling
         key_X, key_noise = jax.random.split(key)
         self.X = jax.random.normal(key_X, (n, len(self.w)))
         epsilon = jax.random.normal(key_noise, (n, 1)) * self.noise
-        self.y = self.X @ self.w.reshape(-1, 1) + self.b + epsilon
-
-
-# Synthetic Regression Data > Reading the Dataset
-# (book/synthetic-regression-data.md, cell 18)
-
-
-@d2l.add_to_class(SyntheticRegressionData)
-def get_dataloader(self, train: bool) -> Iterator[tuple[jax.Array, ...]]:
-    """Yield (features, labels) minibatches: shuffled for training, in order for
-    validation.
-
-    Defined in Synthetic Regression Data > Reading the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    if train:
-        indices = jax.random.permutation(next_shuffle_key(self), self.num_train)
-    else:
-        indices = jnp.arange(self.num_train, self.num_train + self.num_val)
-    for start in range(0, len(indices), self.batch_size):
-        batch = indices[start : start + self.batch_size]
-        yield self.X[batch], self.y[batch]
-
-
-# Synthetic Regression Data > Concise Implementation of the Data Loader
-# (book/synthetic-regression-data.md, cell 25)
-
-
-@d2l.add_to_class(SyntheticRegressionData)
-def get_tensorloader(
-    self,
-    tensors: tuple[jax.Array, ...],
-    train: bool,
-    indices=slice(0, None),
-    drop_last: bool = False,
-) -> Iterable[tuple[np.ndarray, ...]]:
-    """Serve the chosen rows of `tensors` in minibatches through tf.data, as NumPy arrays.
-
-    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
-    (book/synthetic-regression-data.md).
-    """
-    dataset = tf.data.Dataset.from_tensor_slices(tuple(np.asarray(t[indices]) for t in tensors))
-    if train:  # one seed per call; each further pass over the loader reshuffles from it
-        seed = int(jax.random.bits(next_shuffle_key(self), dtype=jnp.uint32))
-        dataset = dataset.shuffle(len(dataset), seed=seed)
-    return tfds.as_numpy(dataset.batch(self.batch_size, drop_remainder=drop_last))
-
-
-@d2l.add_to_class(SyntheticRegressionData)
-def get_dataloader(self, train: bool) -> Iterable[tuple[np.ndarray, ...]]:
-    """Training or validation minibatches, read by tf.data.
-
-    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
-    (book/synthetic-regression-data.md).
-    """
-    rows = slice(0, self.num_train) if train else slice(self.num_train, None)
-    return self.get_tensorloader((self.X, self.y), train, rows)
-
-
-# Synthetic Regression Data > Going Further: Which Reader Is Fastest?
-# (book/synthetic-regression-data.md, cell 44)
-
-
-def fastest_epoch(read_epoch: Callable[[], Iterable], repeats: int = 3) -> float:
-    """Seconds taken by the fastest of `repeats` full passes over `read_epoch()`, waiting
-    for each minibatch to be computed (JAX dispatches work asynchronously).
-
-    Defined in Synthetic Regression Data > Going Further: Which Reader Is Fastest?
-    (book/synthetic-regression-data.md).
-    """
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for batch in read_epoch():
-            jax.block_until_ready(batch)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def loader_throughput(
-    X: jax.Array,
-    y: jax.Array,
-    batch_size: int = 32,
-    repeats: int = 3,
-    seed: int = 0,
-) -> dict[str, float]:
-    """Examples read per second by three minibatch readers of in-memory arrays.
-
-    Defined in Synthetic Regression Data > Going Further: Which Reader Is Fastest?
-    (book/synthetic-regression-data.md).
-    """
-    n = len(X)
-    state = {"key": jax.random.PRNGKey(seed)}
-
-    def epoch_key():
-        state["key"], key = jax.random.split(state["key"])
-        return key
-
-    def from_scratch():
-        indices = jax.random.permutation(epoch_key(), n)
-        for start in range(0, n, batch_size):
-            batch = indices[start : start + batch_size]
-            yield X[batch], y[batch]
-
-    def permute_then_slice():
-        perm = jax.random.permutation(epoch_key(), n)
-        X_perm, y_perm = X[perm], y[perm]
-        for start in range(0, n, batch_size):
-            end = start + batch_size
-            yield X_perm[start:end], y_perm[start:end]
-
-    pipeline = tf.data.Dataset.from_tensor_slices((np.asarray(X), np.asarray(y)))
-    pipeline = tfds.as_numpy(pipeline.shuffle(n, seed=seed).batch(batch_size))
-
-    readers = {
-        "from-scratch iterator": from_scratch,
-        "tf.data (get_tensorloader)": lambda: pipeline,
-        "permute once, then slice": permute_then_slice,
-    }
-    return {name: n / fastest_epoch(reader, repeats) for name, reader in readers.items()}
+    self.y = self.X @ self.w.reshape(-1, 1) + self.b + epsilon

@@ -7,24 +7,24 @@
 import math
 import numbers
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as onp
 from d2l import mxnet as d2l
 from mxnet import gluon, np, npx
 
 __all__ = [
+    "standard_normal",
+    "SyntheticRegressionData",
+    "GeneratorSampler",
+    "loader_sampler",
+    "fastest_epoch",
+    "loader_throughput",
     "check_integer",
     "check_real",
     "check_weights",
     "validate_arguments",
     "make_generator",
-    "standard_normal",
-    "GeneratorSampler",
-    "loader_sampler",
-    "SyntheticRegressionData",
-    "fastest_epoch",
-    "loader_throughput",
 ]
 
 
@@ -36,96 +36,6 @@ npx.set_np()
 
 # Synthetic Regression Data > Generating the Dataset
 # (book/synthetic-regression-data.md, cell 5)
-
-
-def check_integer(name: str, value, minimum: int) -> int:
-    """Return `value` as an int, or say what the argument accepts.
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{name} must be an integer >= {minimum}, got {value!r} of type {type(value).__name__}"
-        )
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_real(name: str, value, minimum: float | None = None) -> float:
-    """Return `value` as a finite float, or say what the argument accepts.
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    accepts = "a finite real number" + ("" if minimum is None else f" >= {minimum}")
-    number = value
-    if isinstance(value, (np.ndarray, onp.ndarray)):  # an MXNet or a classic NumPy array
-        if value.size != 1 or onp.dtype(value.dtype).kind not in "iuf":
-            raise TypeError(
-                f"{name} must be {accepts}, got an array of shape "
-                f"{tuple(value.shape)} and dtype {value.dtype}"
-            )
-        number = value.item()
-    if isinstance(number, bool) or not isinstance(number, numbers.Real):
-        kind = type(value).__name__
-        raise TypeError(f"{name} must be {accepts}, got {value!r} of type {kind}")
-    number = float(number)
-    if not math.isfinite(number) or (minimum is not None and number < minimum):
-        raise ValueError(f"{name} must be {accepts}, got {value!r}")
-    return number
-
-
-def check_weights(w) -> np.ndarray:
-    """Return the true weights as a 1-D float32 MXNet array, or say why `w` is not one.
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    accepts = "a non-empty 1-D sequence or array of finite real numbers"
-    try:
-        values = w.asnumpy() if isinstance(w, np.ndarray) else onp.asarray(w)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"w must be {accepts}, got {w!r}") from err
-    if values.dtype.kind not in "iuf":  # rejects bool, complex, strings and objects
-        raise TypeError(f"w must be {accepts}, got dtype {values.dtype}")
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError(f"w must be {accepts}, got shape {values.shape}")
-    values = values.astype(onp.float32)
-    if not onp.isfinite(values).all():
-        raise ValueError(f"w must be {accepts}, got {w!r}")
-    return np.array(values, dtype="float32")
-
-
-def validate_arguments(data) -> None:
-    """Check the arguments `save_hyperparameters` stored on a dataset, in signature order,
-    and replace each by the type the dataset computes with (`w` becomes an MXNet array).
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    data.w = check_weights(data.w)
-    data.b = check_real("b", data.b)
-    data.noise = check_real("noise", data.noise, minimum=0)
-    data.num_train = check_integer("num_train", data.num_train, minimum=1)
-    data.num_val = check_integer("num_val", data.num_val, minimum=0)
-    data.batch_size = check_integer("batch_size", data.batch_size, minimum=1)
-
-
-def make_generator(seed) -> onp.random.Generator | None:
-    """A private random stream for a seeded dataset; None means MXNet's global one.
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    if seed is None or isinstance(seed, onp.random.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (0 <= seed < 2**64):
-        raise TypeError(
-            f"seed must be None, a numpy.random.Generator or an integer in [0, 2**64), got {seed!r}"
-        )
-    return onp.random.default_rng(int(seed))
 
 
 def standard_normal(generator: onp.random.Generator | None, *shape: int) -> np.ndarray:
@@ -140,10 +50,59 @@ def standard_normal(generator: onp.random.Generator | None, *shape: int) -> np.n
     return np.array(generator.standard_normal(shape, dtype=onp.float32), dtype="float32")
 
 
+# Synthetic Regression Data > Generating the Dataset
+# (book/synthetic-regression-data.md, cell 6)
+
+
+class SyntheticRegressionData(d2l.DataModule):
+    """Synthetic data for linear regression: y = Xw + b + noise.
+
+    Defined in Synthetic Regression Data > Generating the Dataset
+    (book/synthetic-regression-data.md).
+    """
+
+    def __init__(self, w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32, seed=None):
+        super().__init__()
+        self.save_hyperparameters()
+        self.generator = None if seed is None else onp.random.default_rng(seed)
+        n = num_train + num_val
+        self.X = standard_normal(self.generator, n, len(w))
+        noise = standard_normal(self.generator, n, 1) * noise
+        self.y = self.X @ w.reshape((-1, 1)) + b + noise
+
+
+# Synthetic Regression Data > Reading the Dataset
+# (book/synthetic-regression-data.md, cell 15)
+
+
+@d2l.add_to_class(SyntheticRegressionData)
+def get_dataloader(self, train):
+    """Yield (features, labels) minibatches: shuffled for training, in order for
+    validation.
+
+    Defined in Synthetic Regression Data > Reading the Dataset
+    (book/synthetic-regression-data.md).
+    """
+    if not train:
+        indices = np.arange(self.num_train, self.num_train + self.num_val, dtype="int64")
+    elif self.generator is None:  # MXNet's global stream
+        indices = np.arange(self.num_train, dtype="int64")
+        np.random.shuffle(indices)
+    else:
+        indices = np.array(self.generator.permutation(self.num_train), dtype="int64")
+    for start in range(0, len(indices), self.batch_size):
+        batch = indices[start : start + self.batch_size]
+        yield np.take(self.X, batch, axis=0), np.take(self.y, batch, axis=0)
+
+
+# Synthetic Regression Data > Concise Implementation of the Data Loader
+# (book/synthetic-regression-data.md, cell 22)
+
+
 class GeneratorSampler(gluon.data.Sampler):
     """All indices 0 .. length-1, in an order drawn from a NumPy generator each epoch.
 
-    Defined in Synthetic Regression Data > Generating the Dataset
+    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
     (book/synthetic-regression-data.md).
     """
 
@@ -165,7 +124,7 @@ def loader_sampler(
     (unseeded training) shuffles with gluon's RandomSampler, which draws from classic
     NumPy's global state.
 
-    Defined in Synthetic Regression Data > Generating the Dataset
+    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
     (book/synthetic-regression-data.md).
     """
     if generator is not None and train:
@@ -173,78 +132,12 @@ def loader_sampler(
     return None
 
 
-# Synthetic Regression Data > Generating the Dataset
-# (book/synthetic-regression-data.md, cell 6)
-
-
-class SyntheticRegressionData(d2l.DataModule):
-    """Examples from a linear model whose true weights and bias are known.
-
-    Rows ``0 .. num_train-1`` of ``X`` and ``y`` are the training set and the
-    remaining ``num_val`` rows the validation set. A ``seed`` (an int or a
-    ``numpy.random.Generator``) makes the data and the shuffling reproducible
-    without touching MXNet's global random state, or classic NumPy's.
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-
-    def __init__(
-        self,
-        w: np.ndarray | Sequence[float],
-        b: float,
-        noise: float = 0.01,
-        num_train: int = 1000,
-        num_val: int = 1000,
-        batch_size: int = 32,
-        seed: int | onp.random.Generator | None = None,
-    ):
-        super().__init__()
-        self.save_hyperparameters()
-        validate_arguments(self)
-        self.generator = make_generator(seed)
-        n = self.num_train + self.num_val
-        self.X = standard_normal(self.generator, n, len(self.w))
-        epsilon = standard_normal(self.generator, n, 1) * self.noise
-        self.y = self.X @ self.w.reshape(-1, 1) + self.b + epsilon
-
-
-# Synthetic Regression Data > Reading the Dataset
-# (book/synthetic-regression-data.md, cell 16)
-
-
-@d2l.add_to_class(SyntheticRegressionData)
-def get_dataloader(self, train: bool) -> Iterator[tuple[np.ndarray, ...]]:
-    """Yield (features, labels) minibatches: shuffled for training, in order for
-    validation.
-
-    Defined in Synthetic Regression Data > Reading the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    if not train:
-        indices = np.arange(self.num_train, self.num_train + self.num_val, dtype="int64")
-    elif self.generator is None:  # MXNet's global stream
-        indices = np.arange(self.num_train, dtype="int64")
-        np.random.shuffle(indices)
-    else:
-        indices = np.array(self.generator.permutation(self.num_train), dtype="int64")
-    for start in range(0, len(indices), self.batch_size):
-        batch = indices[start : start + self.batch_size]
-        yield np.take(self.X, batch, axis=0), np.take(self.y, batch, axis=0)
-
-
 # Synthetic Regression Data > Concise Implementation of the Data Loader
 # (book/synthetic-regression-data.md, cell 23)
 
 
 @d2l.add_to_class(SyntheticRegressionData)
-def get_tensorloader(
-    self,
-    tensors: tuple[np.ndarray, ...],
-    train: bool,
-    indices=slice(0, None),
-    drop_last: bool = False,
-) -> gluon.data.DataLoader:
+def get_tensorloader(self, tensors, train, indices=slice(0, None), drop_last=False):
     """Serve the chosen rows of `tensors` in minibatches through gluon's DataLoader.
 
     Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
@@ -262,7 +155,7 @@ def get_tensorloader(
 
 
 @d2l.add_to_class(SyntheticRegressionData)
-def get_dataloader(self, train: bool) -> gluon.data.DataLoader:
+def get_dataloader(self, train):
     """Training or validation minibatches, read by gluon's DataLoader.
 
     Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
@@ -272,15 +165,15 @@ def get_dataloader(self, train: bool) -> gluon.data.DataLoader:
     return self.get_tensorloader((self.X, self.y), train, rows)
 
 
-# Synthetic Regression Data > Going Further: Which Reader Is Fastest?
-# (book/synthetic-regression-data.md, cell 42)
+# Synthetic Regression Data > Concise Implementation of the Data Loader
+# (book/synthetic-regression-data.md, cell 26)
 
 
 def fastest_epoch(read_epoch: Callable[[], Iterable], repeats: int = 3) -> float:
     """Seconds taken by the fastest of `repeats` full passes over `read_epoch()`.
     MXNet runs operations asynchronously: the clock stops when all of them are done.
 
-    Defined in Synthetic Regression Data > Going Further: Which Reader Is Fastest?
+    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
     (book/synthetic-regression-data.md).
     """
     best = math.inf
@@ -303,7 +196,7 @@ def loader_throughput(
 ) -> dict[str, float]:
     """Examples read per second by five minibatch readers of in-memory MXNet arrays.
 
-    Defined in Synthetic Regression Data > Going Further: Which Reader Is Fastest?
+    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
     (book/synthetic-regression-data.md).
     """
     n = len(X)
@@ -353,3 +246,118 @@ def loader_throughput(
         "permute once, then slice": permute_then_slice,
     }
     return {name: n / fastest_epoch(reader, repeats) for name, reader in readers.items()}
+
+
+# Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+# (book/synthetic-regression-data.md, cell 35)
+
+
+def check_integer(name: str, value, minimum: int) -> int:
+    """Return `value` as an int, or say what the argument accepts.
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be an integer >= {minimum}, got {value!r} of type {type(value).__name__}"
+        )
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_real(name: str, value, minimum: float | None = None) -> float:
+    """Return `value` as a finite float, or say what the argument accepts.
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    accepts = "a finite real number" + ("" if minimum is None else f" >= {minimum}")
+    number = value
+    if isinstance(value, (np.ndarray, onp.ndarray)):  # an MXNet or a classic NumPy array
+        if value.size != 1 or onp.dtype(value.dtype).kind not in "iuf":
+            raise TypeError(
+                f"{name} must be {accepts}, got an array of shape "
+                f"{tuple(value.shape)} and dtype {value.dtype}"
+            )
+        number = value.item()
+    if isinstance(number, bool) or not isinstance(number, numbers.Real):
+        kind = type(value).__name__
+        raise TypeError(f"{name} must be {accepts}, got {value!r} of type {kind}")
+    number = float(number)
+    if not math.isfinite(number) or (minimum is not None and number < minimum):
+        raise ValueError(f"{name} must be {accepts}, got {value!r}")
+    return number
+
+
+def check_weights(w) -> np.ndarray:
+    """Return the true weights as a 1-D float32 MXNet array, or say why `w` is not one.
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    accepts = "a non-empty 1-D sequence or array of finite real numbers"
+    try:
+        values = w.asnumpy() if isinstance(w, np.ndarray) else onp.asarray(w)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"w must be {accepts}, got {w!r}") from err
+    if values.dtype.kind not in "iuf":  # rejects bool, complex, strings and objects
+        raise TypeError(f"w must be {accepts}, got dtype {values.dtype}")
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"w must be {accepts}, got shape {values.shape}")
+    values = values.astype(onp.float32)
+    if not onp.isfinite(values).all():
+        raise ValueError(f"w must be {accepts}, got {w!r}")
+    return np.array(values, dtype="float32")
+
+
+def validate_arguments(data) -> None:
+    """Check the arguments `save_hyperparameters` stored on a dataset, in signature order,
+    and replace each by the type the dataset computes with (`w` becomes an MXNet array).
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    data.w = check_weights(data.w)
+    data.b = check_real("b", data.b)
+    data.noise = check_real("noise", data.noise, minimum=0)
+    data.num_train = check_integer("num_train", data.num_train, minimum=1)
+    data.num_val = check_integer("num_val", data.num_val, minimum=0)
+    data.batch_size = check_integer("batch_size", data.batch_size, minimum=1)
+
+
+def make_generator(seed) -> onp.random.Generator | None:
+    """A private random stream for a seeded dataset; None means MXNet's global one.
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    if seed is None or isinstance(seed, onp.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (0 <= seed < 2**64):
+        raise TypeError(
+            f"seed must be None, a numpy.random.Generator or an integer in [0, 2**64), got {seed!r}"
+        )
+    return onp.random.default_rng(int(seed))
+
+
+# Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+# (book/synthetic-regression-data.md, cell 36)
+
+
+@d2l.add_to_class(SyntheticRegressionData)
+def __init__(self, w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32, seed=None):
+    """Check the arguments, then draw the data; `seed` may also be a NumPy Generator.
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    d2l.DataModule.__init__(self)
+    self.save_hyperparameters()
+    validate_arguments(self)
+    self.generator = make_generator(seed)
+    n = self.num_train + self.num_val
+    self.X = standard_normal(self.generator, n, len(self.w))
+    epsilon = standard_normal(self.generator, n, 1) * self.noise
+    self.y = self.X @ self.w.reshape(-1, 1) + self.b + epsilon

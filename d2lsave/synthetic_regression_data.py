@@ -7,21 +7,21 @@
 import math
 import numbers
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 
 import torch
 from d2l import torch as d2l
 
 __all__ = [
+    "SyntheticRegressionData",
+    "loader_generator",
+    "fastest_epoch",
+    "loader_throughput",
     "check_integer",
     "check_real",
     "check_weights",
     "validate_arguments",
     "make_generator",
-    "loader_generator",
-    "SyntheticRegressionData",
-    "fastest_epoch",
-    "loader_throughput",
 ]
 
 
@@ -29,151 +29,29 @@ __all__ = [
 # (book/synthetic-regression-data.md, cell 5)
 
 
-def check_integer(name: str, value, minimum: int) -> int:
-    """Return `value` as an int, or say what the argument accepts.
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{name} must be an integer >= {minimum}, got {value!r} of type {type(value).__name__}"
-        )
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_real(name: str, value, minimum: float | None = None) -> float:
-    """Return `value` as a finite float, or say what the argument accepts.
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    accepts = "a finite real number" + ("" if minimum is None else f" >= {minimum}")
-    number = value
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1 or value.dtype == torch.bool or value.is_complex():
-            raise TypeError(
-                f"{name} must be {accepts}, got a tensor of shape "
-                f"{tuple(value.shape)} and dtype {value.dtype}"
-            )
-        number = value.item()
-    if isinstance(number, bool) or not isinstance(number, numbers.Real):
-        kind = type(value).__name__
-        raise TypeError(f"{name} must be {accepts}, got {value!r} of type {kind}")
-    number = float(number)
-    if not math.isfinite(number) or (minimum is not None and number < minimum):
-        raise ValueError(f"{name} must be {accepts}, got {value!r}")
-    return number
-
-
-def check_weights(w) -> torch.Tensor:
-    """Return the true weights as a 1-D float tensor, or say why `w` is not one.
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    accepts = "a non-empty 1-D sequence or tensor of finite real numbers"
-    try:
-        weights = torch.as_tensor(w)
-    except (TypeError, ValueError, RuntimeError) as err:
-        raise TypeError(f"w must be {accepts}, got {w!r}") from err
-    if weights.dtype == torch.bool or weights.is_complex():
-        raise TypeError(f"w must be {accepts}, got dtype {weights.dtype}")
-    if weights.ndim != 1 or weights.numel() == 0:
-        raise ValueError(f"w must be {accepts}, got shape {tuple(weights.shape)}")
-    weights = weights.to(torch.get_default_dtype())
-    if not torch.isfinite(weights).all():
-        raise ValueError(f"w must be {accepts}, got {w!r}")
-    return weights
-
-
-def validate_arguments(data) -> None:
-    """Check the arguments `save_hyperparameters` stored on a dataset, in signature order,
-    and replace each by the type the dataset computes with (`w` becomes a float tensor).
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    data.w = check_weights(data.w)
-    data.b = check_real("b", data.b)
-    data.noise = check_real("noise", data.noise, minimum=0)
-    data.num_train = check_integer("num_train", data.num_train, minimum=1)
-    data.num_val = check_integer("num_val", data.num_val, minimum=0)
-    data.batch_size = check_integer("batch_size", data.batch_size, minimum=1)
-
-
-def make_generator(seed) -> torch.Generator | None:
-    """A private random stream for a seeded dataset; None means the global one.
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    if seed is None or isinstance(seed, torch.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (0 <= seed < 2**64):
-        raise TypeError(
-            f"seed must be None, a torch.Generator or an integer in [0, 2**64), got {seed!r}"
-        )
-    return torch.Generator().manual_seed(int(seed))
-
-
-def loader_generator(generator: torch.Generator | None, train: bool):
-    """The generator to give a DataLoader: the dataset's own for training. An unshuffled
-    loader of a seeded dataset gets a fresh one, because every loader draws a seed for its
-    workers, and that draw must move neither the training order nor the global state.
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    if generator is not None and not train:
-        return torch.Generator()
-    return generator
-
-
-# Synthetic Regression Data > Generating the Dataset
-# (book/synthetic-regression-data.md, cell 6)
-
-
 class SyntheticRegressionData(d2l.DataModule):
-    """Examples from a linear model whose true weights and bias are known.
-
-    Rows ``0 .. num_train-1`` of ``X`` and ``y`` are the training set and the
-    remaining ``num_val`` rows the validation set. A ``seed`` (an int or a
-    ``torch.Generator``) makes the data and the shuffling reproducible without
-    touching PyTorch's global random state.
+    """Synthetic data for linear regression: y = Xw + b + noise.
 
     Defined in Synthetic Regression Data > Generating the Dataset
     (book/synthetic-regression-data.md).
     """
 
-    def __init__(
-        self,
-        w: torch.Tensor | Sequence[float],
-        b: float,
-        noise: float = 0.01,
-        num_train: int = 1000,
-        num_val: int = 1000,
-        batch_size: int = 32,
-        seed: int | torch.Generator | None = None,
-    ):
+    def __init__(self, w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32, seed=None):
         super().__init__()
         self.save_hyperparameters()
-        validate_arguments(self)
-        self.generator = make_generator(seed)
-        n = self.num_train + self.num_val
-        self.X = torch.randn(n, len(self.w), generator=self.generator)
-        epsilon = torch.randn(n, 1, generator=self.generator) * self.noise
-        self.y = self.X @ self.w.reshape(-1, 1) + self.b + epsilon
+        self.generator = None if seed is None else torch.Generator().manual_seed(seed)
+        n = num_train + num_val
+        self.X = torch.randn(n, len(w), generator=self.generator)
+        noise = torch.randn(n, 1, generator=self.generator) * noise
+        self.y = self.X @ w.reshape((-1, 1)) + b + noise
 
 
 # Synthetic Regression Data > Reading the Dataset
-# (book/synthetic-regression-data.md, cell 15)
+# (book/synthetic-regression-data.md, cell 14)
 
 
 @d2l.add_to_class(SyntheticRegressionData)
-def get_dataloader(self, train: bool) -> Iterator[tuple[torch.Tensor, ...]]:
+def get_dataloader(self, train):
     """Yield (features, labels) minibatches: shuffled for training, in order for
     validation.
 
@@ -190,17 +68,28 @@ def get_dataloader(self, train: bool) -> Iterator[tuple[torch.Tensor, ...]]:
 
 
 # Synthetic Regression Data > Concise Implementation of the Data Loader
-# (book/synthetic-regression-data.md, cell 22)
+# (book/synthetic-regression-data.md, cell 20)
+
+
+def loader_generator(generator: torch.Generator | None, train: bool):
+    """The generator to give a DataLoader: the dataset's own for training. An unshuffled
+    loader of a seeded dataset gets a fresh one, because every loader draws a seed for its
+    workers, and that draw must move neither the training order nor the global state.
+
+    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
+    (book/synthetic-regression-data.md).
+    """
+    if generator is not None and not train:
+        return torch.Generator()
+    return generator
+
+
+# Synthetic Regression Data > Concise Implementation of the Data Loader
+# (book/synthetic-regression-data.md, cell 21)
 
 
 @d2l.add_to_class(SyntheticRegressionData)
-def get_tensorloader(
-    self,
-    tensors: tuple[torch.Tensor, ...],
-    train: bool,
-    indices=slice(0, None),
-    drop_last: bool = False,
-) -> torch.utils.data.DataLoader:
+def get_tensorloader(self, tensors, train, indices=slice(0, None), drop_last=False):
     """Serve the chosen rows of `tensors` in minibatches through a DataLoader.
 
     Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
@@ -217,7 +106,7 @@ def get_tensorloader(
 
 
 @d2l.add_to_class(SyntheticRegressionData)
-def get_dataloader(self, train: bool) -> torch.utils.data.DataLoader:
+def get_dataloader(self, train):
     """Training or validation minibatches, read by PyTorch's DataLoader.
 
     Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
@@ -227,14 +116,14 @@ def get_dataloader(self, train: bool) -> torch.utils.data.DataLoader:
     return self.get_tensorloader((self.X, self.y), train, rows)
 
 
-# Synthetic Regression Data > Going Further: Which Reader Is Fastest?
-# (book/synthetic-regression-data.md, cell 40)
+# Synthetic Regression Data > Concise Implementation of the Data Loader
+# (book/synthetic-regression-data.md, cell 24)
 
 
 def fastest_epoch(read_epoch: Callable[[], Iterable], repeats: int = 3) -> float:
     """Seconds taken by the fastest of `repeats` full passes over `read_epoch()`.
 
-    Defined in Synthetic Regression Data > Going Further: Which Reader Is Fastest?
+    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
     (book/synthetic-regression-data.md).
     """
     best = math.inf
@@ -255,7 +144,7 @@ def loader_throughput(
 ) -> dict[str, float]:
     """Examples read per second by four minibatch readers of in-memory tensors.
 
-    Defined in Synthetic Regression Data > Going Further: Which Reader Is Fastest?
+    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
     (book/synthetic-regression-data.md).
     """
     n = len(X)
@@ -292,3 +181,118 @@ def loader_throughput(
         "permute once, then slice": permute_then_slice,
     }
     return {name: n / fastest_epoch(reader, repeats) for name, reader in readers.items()}
+
+
+# Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+# (book/synthetic-regression-data.md, cell 32)
+
+
+def check_integer(name: str, value, minimum: int) -> int:
+    """Return `value` as an int, or say what the argument accepts.
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be an integer >= {minimum}, got {value!r} of type {type(value).__name__}"
+        )
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_real(name: str, value, minimum: float | None = None) -> float:
+    """Return `value` as a finite float, or say what the argument accepts.
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    accepts = "a finite real number" + ("" if minimum is None else f" >= {minimum}")
+    number = value
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1 or value.dtype == torch.bool or value.is_complex():
+            raise TypeError(
+                f"{name} must be {accepts}, got a tensor of shape "
+                f"{tuple(value.shape)} and dtype {value.dtype}"
+            )
+        number = value.item()
+    if isinstance(number, bool) or not isinstance(number, numbers.Real):
+        kind = type(value).__name__
+        raise TypeError(f"{name} must be {accepts}, got {value!r} of type {kind}")
+    number = float(number)
+    if not math.isfinite(number) or (minimum is not None and number < minimum):
+        raise ValueError(f"{name} must be {accepts}, got {value!r}")
+    return number
+
+
+def check_weights(w) -> torch.Tensor:
+    """Return the true weights as a 1-D float tensor, or say why `w` is not one.
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    accepts = "a non-empty 1-D sequence or tensor of finite real numbers"
+    try:
+        weights = torch.as_tensor(w)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"w must be {accepts}, got {w!r}") from err
+    if weights.dtype == torch.bool or weights.is_complex():
+        raise TypeError(f"w must be {accepts}, got dtype {weights.dtype}")
+    if weights.ndim != 1 or weights.numel() == 0:
+        raise ValueError(f"w must be {accepts}, got shape {tuple(weights.shape)}")
+    weights = weights.to(torch.get_default_dtype())
+    if not torch.isfinite(weights).all():
+        raise ValueError(f"w must be {accepts}, got {w!r}")
+    return weights
+
+
+def validate_arguments(data) -> None:
+    """Check the arguments `save_hyperparameters` stored on a dataset, in signature order,
+    and replace each by the type the dataset computes with (`w` becomes a float tensor).
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    data.w = check_weights(data.w)
+    data.b = check_real("b", data.b)
+    data.noise = check_real("noise", data.noise, minimum=0)
+    data.num_train = check_integer("num_train", data.num_train, minimum=1)
+    data.num_val = check_integer("num_val", data.num_val, minimum=0)
+    data.batch_size = check_integer("batch_size", data.batch_size, minimum=1)
+
+
+def make_generator(seed) -> torch.Generator | None:
+    """A private random stream for a seeded dataset; None means the global one.
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    if seed is None or isinstance(seed, torch.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (0 <= seed < 2**64):
+        raise TypeError(
+            f"seed must be None, a torch.Generator or an integer in [0, 2**64), got {seed!r}"
+        )
+    return torch.Generator().manual_seed(int(seed))
+
+
+# Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+# (book/synthetic-regression-data.md, cell 33)
+
+
+@d2l.add_to_class(SyntheticRegressionData)
+def __init__(self, w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32, seed=None):
+    """Check the arguments, then draw the data; `seed` may also be a torch.Generator.
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    d2l.DataModule.__init__(self)
+    self.save_hyperparameters()
+    validate_arguments(self)
+    self.generator = make_generator(seed)
+    n = self.num_train + self.num_val
+    self.X = torch.randn(n, len(self.w), generator=self.generator)
+    epsilon = torch.randn(n, 1, generator=self.generator) * self.noise
+    self.y = self.X @ self.w.reshape(-1, 1) + self.b + epsilon

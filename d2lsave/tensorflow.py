@@ -7,126 +7,56 @@
 import math
 import numbers
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 
 import tensorflow as tf
 from d2l import tensorflow as d2l
 
 __all__ = [
+    "SyntheticRegressionData",
+    "random_permutation",
+    "loader_seed",
+    "fastest_epoch",
+    "loader_throughput",
     "check_integer",
     "check_real",
     "check_weights",
     "validate_arguments",
     "make_generator",
-    "random_permutation",
-    "loader_seed",
-    "SyntheticRegressionData",
-    "fastest_epoch",
-    "loader_throughput",
 ]
 
 
 # Synthetic Regression Data > Generating the Dataset
-# (book/synthetic-regression-data.md, cell 5)
+# (book/synthetic-regression-data.md, cell 6)
 
 
-def check_integer(name: str, value, minimum: int) -> int:
-    """Return `value` as an int, or say what the argument accepts.
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{name} must be an integer >= {minimum}, got {value!r} of type {type(value).__name__}"
-        )
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_real(name: str, value, minimum: float | None = None) -> float:
-    """Return `value` as a finite float, or say what the argument accepts.
+class SyntheticRegressionData(d2l.DataModule):
+    """Synthetic data for linear regression: y = Xw + b + noise.
 
     Defined in Synthetic Regression Data > Generating the Dataset
     (book/synthetic-regression-data.md).
     """
-    accepts = "a finite real number" + ("" if minimum is None else f" >= {minimum}")
-    number = value
-    if isinstance(value, (tf.Tensor, tf.Variable)):
-        if value.shape.num_elements() != 1 or not (
-            value.dtype.is_floating or value.dtype.is_integer
-        ):
-            raise TypeError(
-                f"{name} must be {accepts}, got a tensor of shape "
-                f"{tuple(value.shape)} and dtype {value.dtype.name}"
-            )
-        number = value.numpy().item()
-    if isinstance(number, bool) or not isinstance(number, numbers.Real):
-        kind = type(value).__name__
-        raise TypeError(f"{name} must be {accepts}, got {value!r} of type {kind}")
-    number = float(number)
-    if not math.isfinite(number) or (minimum is not None and number < minimum):
-        raise ValueError(f"{name} must be {accepts}, got {value!r}")
-    return number
+
+    def __init__(self, w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32, seed=None):
+        super().__init__()
+        self.save_hyperparameters()
+        self.generator = None if seed is None else tf.random.Generator.from_seed(seed)
+        normal = tf.random.normal if self.generator is None else self.generator.normal
+        n = num_train + num_val
+        self.X = normal((n, w.shape[0]))
+        noise = normal((n, 1)) * noise
+        self.y = tf.matmul(self.X, tf.reshape(w, (-1, 1))) + b + noise
 
 
-def check_weights(w) -> tf.Tensor:
-    """Return the true weights as a 1-D float32 tensor, or say why `w` is not one.
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    accepts = "a non-empty 1-D sequence or tensor of finite real numbers"
-    try:
-        weights = tf.convert_to_tensor(w)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"w must be {accepts}, got {w!r}") from err
-    if not (weights.dtype.is_floating or weights.dtype.is_integer):  # bool, complex, string
-        raise TypeError(f"w must be {accepts}, got dtype {weights.dtype.name}")
-    if weights.shape.rank != 1 or weights.shape[0] == 0:
-        raise ValueError(f"w must be {accepts}, got shape {tuple(weights.shape)}")
-    weights = tf.cast(weights, tf.float32)
-    if not bool(tf.reduce_all(tf.math.is_finite(weights))):
-        raise ValueError(f"w must be {accepts}, got {w!r}")
-    return weights
-
-
-def validate_arguments(data) -> None:
-    """Check the arguments `save_hyperparameters` stored on a dataset, in signature order,
-    and replace each by the type the dataset computes with (`w` becomes a float tensor).
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    data.w = check_weights(data.w)
-    data.b = check_real("b", data.b)
-    data.noise = check_real("noise", data.noise, minimum=0)
-    data.num_train = check_integer("num_train", data.num_train, minimum=1)
-    data.num_val = check_integer("num_val", data.num_val, minimum=0)
-    data.batch_size = check_integer("batch_size", data.batch_size, minimum=1)
-
-
-def make_generator(seed) -> tf.random.Generator | None:
-    """A private random stream for a seeded dataset; None means the global one.
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    if seed is None or isinstance(seed, tf.random.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (0 <= seed < 2**64):
-        raise TypeError(
-            f"seed must be None, a tf.random.Generator or an integer in [0, 2**64), got {seed!r}"
-        )
-    return tf.random.Generator.from_seed(int(seed))
+# Synthetic Regression Data > Reading the Dataset
+# (book/synthetic-regression-data.md, cell 15)
 
 
 def random_permutation(n: int, generator: tf.random.Generator | None) -> tf.Tensor:
     """0, 1, ..., n-1 in random order: drawn from `generator`, or from the global random
     state when it is None.
 
-    Defined in Synthetic Regression Data > Generating the Dataset
+    Defined in Synthetic Regression Data > Reading the Dataset
     (book/synthetic-regression-data.md).
     """
     if generator is None:
@@ -135,65 +65,12 @@ def random_permutation(n: int, generator: tf.random.Generator | None) -> tf.Tens
     return tf.random.experimental.stateless_shuffle(tf.range(n), seed=generator.make_seeds(1)[:, 0])
 
 
-def loader_seed(generator: tf.random.Generator | None) -> int | None:
-    """The op-level seed for one tf.data shuffle. `Dataset.shuffle` takes an integer, not a
-    generator, so a seeded dataset draws one from its own stream for every training loader
-    it builds; None lets tf.data pick a seed of its own, different in every run.
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-    if generator is None:
-        return None
-    return int(generator.uniform([], minval=0, maxval=2**31 - 1, dtype=tf.int64))
-
-
-# Synthetic Regression Data > Generating the Dataset
-# (book/synthetic-regression-data.md, cell 6)
-
-
-class SyntheticRegressionData(d2l.DataModule):
-    """Examples from a linear model whose true weights and bias are known.
-
-    Rows ``0 .. num_train-1`` of ``X`` and ``y`` are the training set and the
-    remaining ``num_val`` rows the validation set. A ``seed`` (an int or a
-    ``tf.random.Generator``) makes the data and the shuffling reproducible without
-    touching TensorFlow's global random state.
-
-    Defined in Synthetic Regression Data > Generating the Dataset
-    (book/synthetic-regression-data.md).
-    """
-
-    def __init__(
-        self,
-        w: tf.Tensor | Sequence[float],
-        b: float,
-        noise: float = 0.01,
-        num_train: int = 1000,
-        num_val: int = 1000,
-        batch_size: int = 32,
-        seed: int | tf.random.Generator | None = None,
-    ):
-        super().__init__()
-        self.save_hyperparameters()
-        validate_arguments(self)
-        self.generator = make_generator(seed)
-        n = self.num_train + self.num_val
-        # Without a seed, tf.random.normal draws from the global random state, as d2l's own
-        # class does, so the numbers change from run to run: the first example d2l prints
-        # ([1.0864811 -0.40848374], label [7.7656293]) cannot be reproduced that way.
-        normal = tf.random.normal if self.generator is None else self.generator.normal
-        self.X = normal((n, self.w.shape[0]))
-        epsilon = normal((n, 1)) * self.noise
-        self.y = tf.matmul(self.X, tf.reshape(self.w, (-1, 1))) + self.b + epsilon
-
-
 # Synthetic Regression Data > Reading the Dataset
-# (book/synthetic-regression-data.md, cell 15)
+# (book/synthetic-regression-data.md, cell 16)
 
 
 @d2l.add_to_class(SyntheticRegressionData)
-def get_dataloader(self, train: bool) -> Iterator[tuple[tf.Tensor, ...]]:
+def get_dataloader(self, train):
     """Yield (features, labels) minibatches: shuffled for training, in order for
     validation.
 
@@ -210,17 +87,28 @@ def get_dataloader(self, train: bool) -> Iterator[tuple[tf.Tensor, ...]]:
 
 
 # Synthetic Regression Data > Concise Implementation of the Data Loader
-# (book/synthetic-regression-data.md, cell 22)
+# (book/synthetic-regression-data.md, cell 23)
+
+
+def loader_seed(generator: tf.random.Generator | None) -> int | None:
+    """The op-level seed for one tf.data shuffle. `Dataset.shuffle` takes an integer, not a
+    generator, so a seeded dataset draws one from its own stream for every training loader
+    it builds; None lets tf.data pick a seed of its own, different in every run.
+
+    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
+    (book/synthetic-regression-data.md).
+    """
+    if generator is None:
+        return None
+    return int(generator.uniform([], minval=0, maxval=2**31 - 1, dtype=tf.int64))
+
+
+# Synthetic Regression Data > Concise Implementation of the Data Loader
+# (book/synthetic-regression-data.md, cell 24)
 
 
 @d2l.add_to_class(SyntheticRegressionData)
-def get_tensorloader(
-    self,
-    tensors: tuple[tf.Tensor, ...],
-    train: bool,
-    indices=slice(0, None),
-    drop_last: bool = False,
-) -> tf.data.Dataset:
+def get_tensorloader(self, tensors, train, indices=slice(0, None), drop_last=False):
     """Serve the chosen rows of `tensors` in minibatches through a tf.data pipeline.
 
     Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
@@ -236,7 +124,7 @@ def get_tensorloader(
 
 
 @d2l.add_to_class(SyntheticRegressionData)
-def get_dataloader(self, train: bool) -> tf.data.Dataset:
+def get_dataloader(self, train):
     """Training or validation minibatches, read by a tf.data pipeline.
 
     Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
@@ -246,14 +134,14 @@ def get_dataloader(self, train: bool) -> tf.data.Dataset:
     return self.get_tensorloader((self.X, self.y), train, rows)
 
 
-# Synthetic Regression Data > Going Further: Which Reader Is Fastest?
-# (book/synthetic-regression-data.md, cell 41)
+# Synthetic Regression Data > Concise Implementation of the Data Loader
+# (book/synthetic-regression-data.md, cell 27)
 
 
 def fastest_epoch(read_epoch: Callable[[], Iterable], repeats: int = 3) -> float:
     """Seconds taken by the fastest of `repeats` full passes over `read_epoch()`.
 
-    Defined in Synthetic Regression Data > Going Further: Which Reader Is Fastest?
+    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
     (book/synthetic-regression-data.md).
     """
     best = math.inf
@@ -274,7 +162,7 @@ def loader_throughput(
 ) -> dict[str, float]:
     """Examples read per second by four minibatch readers of in-memory tensors.
 
-    Defined in Synthetic Regression Data > Going Further: Which Reader Is Fastest?
+    Defined in Synthetic Regression Data > Concise Implementation of the Data Loader
     (book/synthetic-regression-data.md).
     """
     n = len(X)
@@ -306,3 +194,121 @@ def loader_throughput(
         "permute once, then slice": permute_then_slice,
     }
     return {name: n / fastest_epoch(reader, repeats) for name, reader in readers.items()}
+
+
+# Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+# (book/synthetic-regression-data.md, cell 36)
+
+
+def check_integer(name: str, value, minimum: int) -> int:
+    """Return `value` as an int, or say what the argument accepts.
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be an integer >= {minimum}, got {value!r} of type {type(value).__name__}"
+        )
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_real(name: str, value, minimum: float | None = None) -> float:
+    """Return `value` as a finite float, or say what the argument accepts.
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    accepts = "a finite real number" + ("" if minimum is None else f" >= {minimum}")
+    number = value
+    if isinstance(value, (tf.Tensor, tf.Variable)):
+        if value.shape.num_elements() != 1 or not (
+            value.dtype.is_floating or value.dtype.is_integer
+        ):
+            raise TypeError(
+                f"{name} must be {accepts}, got a tensor of shape "
+                f"{tuple(value.shape)} and dtype {value.dtype.name}"
+            )
+        number = value.numpy().item()
+    if isinstance(number, bool) or not isinstance(number, numbers.Real):
+        kind = type(value).__name__
+        raise TypeError(f"{name} must be {accepts}, got {value!r} of type {kind}")
+    number = float(number)
+    if not math.isfinite(number) or (minimum is not None and number < minimum):
+        raise ValueError(f"{name} must be {accepts}, got {value!r}")
+    return number
+
+
+def check_weights(w) -> tf.Tensor:
+    """Return the true weights as a 1-D float32 tensor, or say why `w` is not one.
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    accepts = "a non-empty 1-D sequence or tensor of finite real numbers"
+    try:
+        weights = tf.convert_to_tensor(w)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"w must be {accepts}, got {w!r}") from err
+    if not (weights.dtype.is_floating or weights.dtype.is_integer):  # bool, complex, string
+        raise TypeError(f"w must be {accepts}, got dtype {weights.dtype.name}")
+    if weights.shape.rank != 1 or weights.shape[0] == 0:
+        raise ValueError(f"w must be {accepts}, got shape {tuple(weights.shape)}")
+    weights = tf.cast(weights, tf.float32)
+    if not bool(tf.reduce_all(tf.math.is_finite(weights))):
+        raise ValueError(f"w must be {accepts}, got {w!r}")
+    return weights
+
+
+def validate_arguments(data) -> None:
+    """Check the arguments `save_hyperparameters` stored on a dataset, in signature order,
+    and replace each by the type the dataset computes with (`w` becomes a float tensor).
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    data.w = check_weights(data.w)
+    data.b = check_real("b", data.b)
+    data.noise = check_real("noise", data.noise, minimum=0)
+    data.num_train = check_integer("num_train", data.num_train, minimum=1)
+    data.num_val = check_integer("num_val", data.num_val, minimum=0)
+    data.batch_size = check_integer("batch_size", data.batch_size, minimum=1)
+
+
+def make_generator(seed) -> tf.random.Generator | None:
+    """A private random stream for a seeded dataset; None means the global one.
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    if seed is None or isinstance(seed, tf.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (0 <= seed < 2**64):
+        raise TypeError(
+            f"seed must be None, a tf.random.Generator or an integer in [0, 2**64), got {seed!r}"
+        )
+    return tf.random.Generator.from_seed(int(seed))
+
+
+# Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+# (book/synthetic-regression-data.md, cell 37)
+
+
+@d2l.add_to_class(SyntheticRegressionData)
+def __init__(self, w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32, seed=None):
+    """Check the arguments, then draw the data; `seed` may also be a tf.random.Generator.
+
+    Defined in Synthetic Regression Data > Checking the Arguments and Owning the Random Stream
+    (book/synthetic-regression-data.md).
+    """
+    d2l.DataModule.__init__(self)
+    self.save_hyperparameters()
+    validate_arguments(self)
+    self.generator = make_generator(seed)
+    normal = tf.random.normal if self.generator is None else self.generator.normal
+    n = self.num_train + self.num_val
+    self.X = normal((n, self.w.shape[0]))
+    epsilon = normal((n, 1)) * self.noise
+    self.y = tf.matmul(self.X, tf.reshape(self.w, (-1, 1))) + self.b + epsilon

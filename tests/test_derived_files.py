@@ -19,6 +19,7 @@ NOTEBOOKS = toc_notebooks()
 def test_the_book_has_notebooks():
     assert [page.name for page in NOTEBOOKS] == [
         "synthetic-regression-data.md",
+        "going-further.md",
         "explorer.md",
         "exercises.md",
     ]
@@ -47,6 +48,7 @@ def test_a_missing_notebook_is_caught(tmp_path):
 
 def test_the_pages_that_import_d2lsave_are_known():
     assert [page.name for page in NOTEBOOKS if imports_package(page)] == [
+        "going-further.md",
         "explorer.md",
         "exercises.md",
     ]
