@@ -11,7 +11,13 @@ from ipywidgets.widgets.widget import _instances as live_widgets
 from ipywidgets.widgets.widget_link import Link
 from scipy import stats
 
-from d2lsave import RegressionExplorer, explorer_draws, least_squares, random_bits
+from d2lsave import (
+    RegressionExplorer,
+    SyntheticRegressionData,
+    explorer_draws,
+    least_squares,
+    random_bits,
+)
 from d2lsave.explorer import _cos_sin, _radius
 
 
@@ -65,6 +71,22 @@ def test_the_seed_slider_draws_new_data_and_returns_to_the_old(explorer):
     explorer.set(seed=0)
     again = explorer.data()
     assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
+
+
+def test_the_explorer_seed_is_not_the_chapters_seed():
+    """The page says seed s draws other numbers than SyntheticRegressionData(seed=s), of the
+    same kind: standard-normal features and y = Xw + b + noise."""
+    for seed in (0, 1, 42):
+        X, y = RegressionExplorer(seed=seed, n=1000, max_examples=1000).data()
+        chapter = SyntheticRegressionData(w=[2.0, -3.4], b=4.2, noise=0.01, seed=seed)
+        X_chapter = chapter.X[:1000]
+        assert not torch.equal(X, X_chapter) and not torch.equal(y, chapter.y[:1000])
+        for j in range(2):
+            r = np.corrcoef(X[:, j].numpy(), X_chapter[:, j].numpy())[0, 1]
+            assert abs(r) < 0.15, (seed, j, r)  # unrelated draws, not a shifted copy
+        for features in (X, X_chapter):
+            assert features.mean(dim=0).abs().max() < 0.15
+            assert (features.std(dim=0) - 1).abs().max() < 0.1
 
 
 def test_draws_depend_only_on_seed_and_index():
