@@ -11,13 +11,16 @@ from hypothesis import strategies as st
 from d2lsave import (
     TORCH_SEEDS,
     BlockShuffledDataset,
+    OnTheFlyData,
     PseudorandomPermutation,
     RegressionRows,
     SyntheticRegressionStream,
+    block_shuffle,
     distributed_rank,
     hash_key,
     read_shuffled_blocks,
     shard_index,
+    write_in_chunks,
     write_regression_file,
 )
 
@@ -360,3 +363,72 @@ def test_a_fixed_minibatch_is_no_fresh_minibatch_at_any_allowed_epoch(fresh_batc
             if epoch < fresh.epochs:
                 shared = torch.equal(fresh.batch(epoch, j)[0], fixed.batch(0, k)[0])
                 assert not shared, f"fixed minibatch {k} is fresh minibatch {j} of epoch {epoch}"
+
+
+def test_write_in_chunks_writes_every_row_and_a_short_last_chunk(tmp_path):
+    rows = write_in_chunks(tmp_path / "d.npy", [2, -3.4], 4.2, 0.01, 1000, chunk=300)
+    assert rows.shape == (1000, 3) and rows.dtype == np.float32
+    reloaded = np.load(tmp_path / "d.npy")
+    assert np.array_equal(reloaded, rows)
+    residual = reloaded[:, -1] - (reloaded[:, :2] @ [2, -3.4] + 4.2)
+    assert residual.std() == pytest.approx(0.01, rel=0.15)
+    assert len(np.unique(reloaded[:, 0])) == 1000  # no chunk repeats another
+
+
+@pytest.mark.parametrize("n", [1000, 1037])
+def test_block_shuffle_is_read_shuffled_blocks_in_one_shard(n):
+    """The solution's short version and the sharded, read-ahead one give the same epoch."""
+    rows = RegressionRows(**ROWS, num_examples=n, block_size=50)
+    short = [torch.cat(batch, 1) for batch in block_shuffle(rows, 32, 50, 3, key=11)]
+    full = [torch.cat(batch, 1) for batch in read_shuffled_blocks(rows, 32, 50, 3, key=11)]
+    assert len(short) == len(full) and all(map(torch.equal, short, full))
+    labels = torch.cat(short)[:, -1]
+    assert torch.equal(labels.sort().values, torch.from_numpy(np.sort(rows[:][:, -1])))
+    assert not torch.equal(labels, torch.from_numpy(rows[:][:, -1]))
+
+
+def _pass(data, **loader):
+    return torch.cat(
+        [
+            torch.cat(batch, 1)
+            for batch in torch.utils.data.DataLoader(data, batch_size=None, **loader)
+        ]
+    )
+
+
+def test_on_the_fly_data_is_new_each_epoch_the_same_when_fixed_and_split_among_workers():
+    fresh = OnTheFlyData([2, -3.4], 4.2, num_batches=5, seed=1)
+    seen = {}
+    for epoch in (0, 1, 0):
+        fresh.epoch = epoch
+        seen.setdefault(epoch, []).append(_pass(fresh))
+    assert torch.equal(*seen[0]) and not torch.equal(seen[0][0], seen[1][0])
+    fresh.epoch = 1
+    assert torch.equal(_pass(fresh, num_workers=2), seen[1][0])  # each minibatch once, in order
+    assert torch.equal(torch.cat(fresh.batch(1, 3), 1), seen[1][0][3 * 32 : 4 * 32])
+    fixed = OnTheFlyData([2, -3.4], 4.2, num_batches=5, seed=1, fresh=False)
+    fixed.epoch = 7
+    assert torch.equal(_pass(fixed), seen[0][0])  # a fixed stream is epoch 0, every epoch
+    labels = seen[1][0][:, -1] - (seen[1][0][:, :2] @ torch.tensor([2, -3.4]) + 4.2)
+    assert labels.std().item() == pytest.approx(0.01, rel=0.2)
+
+
+def test_each_solution_opens_with_a_short_answer_in_every_view():
+    """At most 400 words and 40 lines of open code per solution and framework; the rest is
+    collapsed or in the engineering notes."""
+    from tools.book_notebooks import ROOT
+    from tools.lesson_size import page_sizes
+
+    sizes = page_sizes(ROOT / "book" / "exercises.md", sections=True)
+    solutions = {
+        (view, section): size
+        for (view, section), size in sizes.items()
+        if section.startswith("ex-")
+    }
+    assert len(solutions) == 16
+    too_long = {
+        where: (size.words, size.code_lines)
+        for where, size in solutions.items()
+        if size.words > 400 or size.code_lines > 40
+    }
+    assert too_long == {}
