@@ -75,8 +75,8 @@ def grade(task: str, answer_source: str) -> str | None:
                 continue
             try:
                 exec(compile(cell.source, f"<{task}>", "exec"), namespace)
-            except Exception as err:
-                return f"{type(err).__name__}: {err}"
+            except Exception as err:  # the score sheet shows the first line of the message
+                return ": ".join([type(err).__name__, *str(err).strip().splitlines()[:1]])
             return None
         if cell is answer_here:
             exec(compile(answer_source, f"<{task} answer>", "exec"), namespace)
