@@ -22,6 +22,7 @@ def test_the_book_has_notebooks():
         "going-further.md",
         "explorer.md",
         "exercises.md",
+        "engineering-notes.md",
     ]
 
 
@@ -51,6 +52,7 @@ def test_the_pages_that_import_d2lsave_are_known():
         "going-further.md",
         "explorer.md",
         "exercises.md",
+        "engineering-notes.md",
     ]
 
 
