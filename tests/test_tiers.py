@@ -138,3 +138,13 @@ def test_make_book_names_a_bad_pdf_setting():
     result = make_dry_run("PDF=maybe")
     assert result.returncode != 0
     assert "PDF=maybe: expected yes or no" in result.stderr
+
+
+def test_make_book_renders_the_stored_notebooks_and_executes_none():
+    result = make_dry_run("PDF=no")
+    assert result.returncode == 0, result.stderr
+    commands = result.stdout.splitlines()
+    merge = next(i for i, line in enumerate(commands) if "-m tools.frameworks merge" in line)
+    build = next(i for i, line in enumerate(commands) if "jupyter-book build" in line)
+    assert merge < build  # the pages are rendered from the notebooks, checked, before the build
+    assert "tools.notebooks" not in result.stdout and "tools.extract_saved" not in result.stdout
