@@ -6,6 +6,7 @@ import json
 import re
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import jupytext
 import nbformat
@@ -197,14 +198,8 @@ def test_merge_refuses_a_notebook_run_with_another_d2lsave(tmp_path, monkeypatch
         merge(md)
 
 
-ONE_FRAMEWORK = PAGE.split("```{code-cell}")[0] + textwrap.dedent(
-    """\
-    ```{code-cell} ipython3
-    glue("x", x)
-    ```
-
-    The value is {glue:text}`x`.
-    """
+ONE_FRAMEWORK = PAGE.split("```{code-cell}")[0] + (
+    '```{code-cell} ipython3\nglue("x", x)\n```\n\nThe value is {glue:text}`x`.\n'
 )
 
 
@@ -212,17 +207,13 @@ def test_a_page_of_one_framework_is_its_notebook_with_its_widgets(tmp_path):
     md = page(tmp_path, ONE_FRAMEWORK)
     executed(md)
     stored = nbformat.read(derived_notebook(md), as_version=4)
-    state = {"application/vnd.jupyter.widget-state+json": {"state": {"a1": {"model": 1}}}}
-    stored.metadata["widgets"] = state
+    stored.metadata["widgets"] = {notebooks.WIDGET_STATE: {"state": {"a1": {"model": 1}}}}
     nbformat.write(stored, derived_notebook(md))
     merged = merge(md)
-    assert merged.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"] == {
-        "a1": {"model": 1}
-    }
-    cells = [cell for cell in merged.cells if cell.cell_type == "code"]
-    assert [cell.source for cell in cells] == ['glue("x", x)']
-    assert cells[0].outputs[0].metadata.scrapbook.name == "pytorch.x"
-    assert not cells[0].metadata.get("tags")  # no framework's tag: every reader sees it
+    assert merged.metadata["widgets"][notebooks.WIDGET_STATE]["state"] == {"a1": {"model": 1}}
+    [cell] = [cell for cell in merged.cells if cell.cell_type == "code"]
+    assert cell.source == 'glue("x", x)' and cell.outputs[0].metadata.scrapbook.name == "pytorch.x"
+    assert not cell.metadata.get("tags")  # no framework's tag: every reader sees it
     assert merged.cells[-1].source == "The value is {glue:text}`pytorch.x`."
 
 
@@ -249,9 +240,14 @@ def test_merge_names_a_missing_notebook(tmp_path):
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 
 
-@pytest.mark.parametrize("md", frameworks.toc_notebooks(), ids=lambda p: p.name)
-def test_the_book_renders_the_merged_page_not_the_source(md):
-    assert md.relative_to(ROOT).as_posix() in CONFIG["exclude_patterns"]
+def test_the_book_renders_the_merged_pages_not_the_sources(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "book" / "_ext"))
+    from book_extras import exclude_notebook_pages
+
+    config = SimpleNamespace(exclude_patterns=["**/*.ipynb"])
+    exclude_notebook_pages(SimpleNamespace(confdir=str(ROOT)), config)
+    notebook_pages = [md.relative_to(ROOT).as_posix() for md in frameworks.toc_notebooks()]
+    assert sorted(config.exclude_patterns) == sorted(["**/*.ipynb", *notebook_pages])
     assert frameworks.MERGED_SUFFIX in CONFIG["sphinx"]["config"]["nb_custom_formats"]
 
 

@@ -265,13 +265,9 @@ def _merged_cell(
 
 
 def merge(md: Path) -> nbformat.NotebookNode:
-    """The page as the book renders it, from the notebooks `make notebooks` executed: every
-    framework's executed cells in source order, and their widgets' saved state.
-
-    A notebook that is missing, or whose outputs were made from other inputs than the page's
-    (its code, its kernel or the `d2lsave` it imports: their digest differs), is an error
-    that names the page and `make notebooks`: the book never shows outputs older than its code.
-    """
+    """The page as the book renders it: every framework's executed cells in source order, and
+    their widgets' saved state. A notebook missing, or executed from other inputs than the
+    page's (its code, kernel or the d2lsave it imports), is an error naming `make notebooks`."""
     from tools import notebooks  # which imports this module
 
     source = jupytext.read(md)
@@ -338,19 +334,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["merge"])
     parser.parse_args(argv)
-    problems = []
+    stale = False
     for md in toc_notebooks():
         try:
             written = write_merged(md)
+            print(f"{'written' if written else 'unchanged'}: {display_path(merged_page(md))}")
         except FrameworkError as error:
             merged_page(md).unlink(missing_ok=True)  # so that no build renders it as it was
-            problems.append(str(error))
-            continue
-        print(f"{'written' if written else 'unchanged'}: {display_path(merged_page(md))}")
-    if problems:
-        print("\n".join(problems), file=sys.stderr)
-        return 1
-    return 0
+            print(error, file=sys.stderr)
+            stale = True
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

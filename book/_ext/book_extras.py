@@ -132,6 +132,16 @@ def add_book_pdf_link(
             )
 
 
+def exclude_notebook_pages(app: Sphinx, config: Any) -> None:
+    """Leave out the `.md` of every notebook page (a page with a jupytext header): the book
+    renders `<page>.tabs.json` instead, which `tools.frameworks merge` writes from the executed
+    notebooks, and a page without it is not built, rather than built without its outputs."""
+    for page in sorted(Path(app.confdir).glob("book/*.md")):
+        head = page.read_text().split("\n---", 1)[0]
+        if head.startswith("---") and "jupytext:" in head:
+            config.exclude_patterns.append(page.relative_to(app.confdir).as_posix())
+
+
 def refresh_static_files(app: Sphinx, exception: Exception | None) -> None:
     """Copy changed static files even when no page is out of date.
 
@@ -195,9 +205,8 @@ class FrameworkDirective(SphinxDirective):
 
 
 class StoredNotebooks(SphinxDirective):
-    """A table of the notebooks beside the page, which the book's pages are rendered from:
-    each one's page, framework, kernel, Python and the digest of the inputs its outputs were
-    made from (tools/notebooks.py), all read from the notebook's own metadata."""
+    """A table of the notebooks beside the page, which the book renders: each one's page,
+    framework, kernel, Python and inputs digest (tools/notebooks.py), from its metadata."""
 
     def run(self) -> list[nodes.Node]:
         rows = ["| Page | Framework | Kernel | Python | Inputs digest |", "|---|---|---|---|---|"]
@@ -251,6 +260,7 @@ def share_figure_numbers(app: Sphinx, env: BuildEnvironment) -> list[str]:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("config-inited", exclude_notebook_pages)
     app.add_directive("framework", FrameworkDirective)
     app.add_directive("stored-notebooks", StoredNotebooks)
     # after Sphinx's own numbering, which runs on the same event at the default priority
