@@ -14,14 +14,11 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # inside the environment that wrote it: another clone's removed environment leaves it without
 # the fonts mathtext needs, and every plot then warns on stderr, which nbval compares.
 export MPLCONFIGDIR := $(CURDIR)/_build/matplotlib
-# The pages, and what makes d2lsave from them: `make lib` runs again whenever one changes.
-PAGES := $(wildcard book/*.md)
-LIB_STAMP := _build/.d2lsave-made
 # What the fast tier leaves out: a browser, a book build, the Colab-like run, JupyterLab,
 # notebook kernels (nbval's included), and fresh Python processes that import torch.
 SLOW := browser or build or colab or lab or kernel or processes or nbval
 
-.PHONY: FORCE help env assets book colab-smoke runtimes classroom assignment grade test test-notebooks test-rest test-blas check lab sync notebooks export lib pdf bench lock browser sandbox clean
+.PHONY: help env assets book colab-smoke runtimes classroom assignment grade test test-notebooks test-rest test-blas check lab sync notebooks export lib pdf bench lock browser sandbox clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (sets up .venv if needed), and its PDF"
@@ -91,23 +88,6 @@ node_modules/.package-lock.json: package.json package-lock.json
 assets: node_modules/.package-lock.json env
 	$(BIN)/python -m tools.web_assets
 
-# d2lsave is made from the pages' #@save cells and imported by later pages, so it is made first.
-$(LIB_STAMP): $(PAGES) _toc.yml tools/extract_saved.py tools/book_notebooks.py tools/frameworks.py \
-  | $(STAMP)
-	$(BIN)/python -m tools.extract_saved
-	@mkdir -p $(@D) && touch $@
-
-# The pages written in several frameworks: each framework's notebook, executed again where its
-# inputs changed, then merged into the page the book renders (book/<page>.tabs.json).
-# The merge also runs again when one of the merged pages (not committed) is missing.
-MERGED_STAMP := _build/.pages-merged
-MERGED_PAGES := $(patsubst %.md,%.tabs.json,$(shell grep -l '^#@tab' $(PAGES)))
-MERGED_MISSING := $(filter-out $(wildcard $(MERGED_PAGES)),$(MERGED_PAGES))
-$(MERGED_STAMP): $(PAGES) $(wildcard book/*.ipynb) $(LIB_STAMP) tools/frameworks.py tools/notebooks.py \
-  $(if $(MERGED_MISSING),FORCE)
-	$(BIN)/python -m tools.frameworks merge
-	@mkdir -p $(@D) && touch $@
-
 # Every page's download menu links the whole book as a PDF, printed again when a page changed.
 # `make book PDF=no` leaves the PDF as it is: for quick rebuilds while writing.
 ifeq ($(origin PDF),command line)
@@ -118,16 +98,17 @@ else
 PDF := yes
 endif
 
-# A page that imports d2lsave is executed again when d2lsave changed (book/_ext/book_extras.py).
-book: env assets $(LIB_STAMP) $(MERGED_STAMP) $(if $(filter yes,$(PDF)),browser)
+# The book executes nothing: each notebook page is rendered from the notebooks `make notebooks`
+# executed (book/<page>.tabs.json, tools/frameworks.py), and a page changed since, in its code
+# or the d2lsave it imports, stops the build with its name and `make notebooks`.
+book: env assets $(if $(filter yes,$(PDF)),browser)
+	$(BIN)/python -m tools.frameworks merge
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 ifeq ($(PDF),yes)
 	$(BIN)/python -m tools.pdf --if-changed
 endif
 	@echo
 	@echo "Open $(CURDIR)/_build/html/index.html in a browser."
-
-FORCE:
 
 browser:
 	@test -x $(CHROMIUM) || sh tools/install_debian.sh chromium
@@ -179,8 +160,9 @@ lab: env
 sync: env
 	$(BIN)/python -m tools.notebooks sync
 
-# Executes only the pages whose code, or the d2lsave they import, changed since their last run.
-notebooks: env $(LIB_STAMP)
+# d2lsave first, which later pages import; then only the notebooks whose inputs (their code,
+# kernel, or the d2lsave they import) changed since their last run are executed.
+notebooks: lib
 	$(BIN)/python -m tools.notebooks execute
 	$(BIN)/python -m tools.export_notebooks
 
@@ -188,9 +170,9 @@ notebooks: env $(LIB_STAMP)
 export: env
 	$(BIN)/python -m tools.export_notebooks
 
+# Only the modules whose code changes are written.
 lib: env
 	$(BIN)/python -m tools.extract_saved
-	@mkdir -p $(dir $(LIB_STAMP)) && touch $(LIB_STAMP)
 
 bench: book browser
 	$(BIN)/python -m tools.bench_loaders
@@ -215,7 +197,7 @@ classroom: env
 
 # The graded assignment (book/teaching.md): derive each source's .ipynb (run with its answers,
 # only when it changed), then write the student release and the teacher's course folder.
-assignment: env $(LIB_STAMP)
+assignment: lib
 	$(BIN)/python -m tools.assignment notebooks
 	$(BIN)/python -m tools.assignment release
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import build_book
+import json
+
+from tests.conftest import ROOT, build_book
 from tools.book_notebooks import toc_pages
 
 
@@ -11,11 +13,11 @@ def test_every_page_is_built(built_book):
         assert (built_book / page.parent.name / f"{page.stem}.html").is_file(), page
 
 
-def test_rebuild_with_nothing_changed_executes_nothing(built_book):
+def test_rebuild_with_nothing_changed_writes_nothing(built_book):
     result = build_book()
     assert result.returncode == 0, result.stdout[-3000:]
     assert "no targets are out of date" in result.stdout
-    assert "Executing" not in result.stdout
+    assert "written: " not in result.stdout  # no rendered page of a notebook changed
 
 
 def test_math_and_widgets_are_served_from_the_book(built_book):
@@ -32,3 +34,10 @@ def test_each_inline_script_is_included_once(built_book):
     for page in toc_pages():
         html = (built_book / page.parent.name / f"{page.stem}.html").read_text()
         assert html.count("const THEBE_JS_URL") == 1, page
+
+
+def test_the_status_page_lists_every_stored_notebook_with_its_inputs_digest(built_book):
+    html = (built_book / "book" / "status.html").read_text()
+    for notebook in sorted((ROOT / "book").glob("*.ipynb")):
+        digest = json.loads(notebook.read_text())["metadata"]["executed_inputs"]
+        assert f'<span class="pre">{digest[:12]}</span>' in html, notebook.name

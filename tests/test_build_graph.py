@@ -1,8 +1,8 @@
-"""`make book` follows d2lsave: a page that imports it shows what the changed package prints.
-
-Jupyter Book's execution cache matches a page by its own code cells, so on its own it would keep
-serving a page built against the old package. These tests run the real `make book` in a copy
-of the repository (the shared `.venv` and `node_modules` are linked, never installed into).
+"""The book follows d2lsave by content digests: a page that imports it is stale when the
+package changed, though its own cells did not. `make book` then stops, naming the page and
+`make notebooks`, which executes exactly the stale notebooks. These tests run the real `make`
+in a copy of the repository (the shared `.venv` and `node_modules` are linked, never installed
+into).
 """
 
 from __future__ import annotations
@@ -56,28 +56,25 @@ def copy_repository(target: Path) -> Path:
     return target
 
 
-def make_book(repository: Path) -> subprocess.CompletedProcess:
-    """`make book` in the copy. The environment and npm stamps are taken as up to date,
+def make(repository: Path, target: str, succeeds: bool = True) -> subprocess.CompletedProcess:
+    """`make target` in the copy. The environment and npm stamps are taken as up to date,
     PYTHONPATH makes the copy's d2lsave win over the editable install of the shared one, and
     the PDF is not printed: what these tests follow ends at the HTML pages."""
     result = subprocess.run(
-        ["make", *ENVIRONMENTS_AS_MADE, "book", "PDF=no"],
+        ["make", *ENVIRONMENTS_AS_MADE, target, "PDF=no"],
         cwd=repository,
         env=outside_make(PYTHONPATH=str(repository)),
         capture_output=True,
         text=True,
         check=False,
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert (result.returncode == 0) is succeeds, result.stdout[-4000:] + result.stderr[-4000:]
     return result
 
 
 def executed_pages(result: subprocess.CompletedProcess) -> set[str]:
-    """The pages executed during a build, from the log: by myst-nb, or, for a page written in
-    several frameworks, by `tools.frameworks merge` (one notebook per framework)."""
-    by_myst_nb = re.findall(r"(book/[\w-]+)\.md: Executing notebook", result.stdout)
-    by_merge = re.findall(r"executed: (book/[\w-]+?)(?:\.\w+)?\.ipynb", result.stdout)
-    return set(by_myst_nb) | set(by_merge)
+    """The pages `make notebooks` executed, from its log (one notebook per framework)."""
+    return set(re.findall(r"^executed: (book/[\w-]+?)(?:\.\w+)?\.ipynb", result.stdout, re.M))
 
 
 def front_matter(page: Path) -> str:
@@ -110,28 +107,42 @@ def repository(tmp_path_factory) -> Path:
 
 
 def test_a_changed_saved_function_reaches_the_page_that_imports_it(repository):
-    make_book(repository)
+    make(repository, "book", succeeds=False)  # the probe page was never executed
+    make(repository, "notebooks")
+    make(repository, "book")
     html = repository / "_build" / "html" / "book" / "exercises.html"
     assert "probe says first" in html.read_text()
 
     write_probe(repository, "second")
-    result = make_book(repository)
-
+    make(repository, "lib")
     assert 'return "second"' in (repository / "d2lsave" / "build_graph_probe.py").read_text()
-    assert "probe says second" in html.read_text()
+    stopped = make(repository, "book", succeeds=False)
+    # the probe page, and the pages that import d2lsave, are named with the command that
+    # executes them again; nothing is rendered
+    for page in (PROBE_PAGE, USING_PAGE, "book/explorer.md"):
+        stale = rf"^{re.escape(page)} changed since .*: run `make notebooks`$"
+        assert re.search(stale, stopped.stderr, re.M), stopped.stderr
+    assert "synthetic-regression-data.md" not in stopped.stderr  # it does not import d2lsave
+    assert "jupyter-book build" not in stopped.stdout and "probe says first" in html.read_text()
+
+    result = make(repository, "notebooks")
     # every page that imports d2lsave ran again, and the chapter, which does not, did not
     assert executed_pages(result) == {PROBE_PAGE[:-3], "book/exercises", "book/explorer"}
+    make(repository, "book")
+    assert "probe says second" in html.read_text()
 
 
-def test_a_second_build_executes_nothing(repository):
-    result = make_book(repository)
-    assert "Executing" not in result.stdout and "no targets are out of date" in result.stdout
-    assert "tools.extract_saved" not in result.stdout  # d2lsave was already made from these pages
+def test_nothing_changed_nothing_is_executed_or_written(repository):
+    result = make(repository, "notebooks")
+    assert executed_pages(result) == set()
+    assert "wrote d2lsave" not in result.stdout  # d2lsave was already made from these pages
+    result = make(repository, "book")
+    assert "written: " not in result.stdout and "no targets are out of date" in result.stdout
 
 
 def test_a_removed_merged_page_is_merged_again(repository):
     merged = repository / "book" / "synthetic-regression-data.tabs.json"
     merged.unlink()
-    result = make_book(repository)
+    result = make(repository, "book")
     assert "written: book/synthetic-regression-data.tabs.json" in result.stdout
     assert (repository / "_build" / "html" / "book" / "synthetic-regression-data.html").is_file()

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tools import extract_saved
-from tools.book_notebooks import imports_package, package_digest, toc_notebooks
+from tools.book_notebooks import package_digest, toc_notebooks
 from tools.notebooks import pairing_problems
 
 NOTEBOOKS = toc_notebooks()
@@ -45,15 +45,6 @@ def test_a_missing_notebook_is_caught(tmp_path):
     md = tmp_path / NOTEBOOKS[0].name
     shutil.copy(NOTEBOOKS[0], md)
     assert "is missing" in pairing_problems(md)[0]
-
-
-def test_the_pages_that_import_d2lsave_are_known():
-    assert [page.name for page in NOTEBOOKS if imports_package(page)] == [
-        "going-further.md",
-        "explorer.md",
-        "exercises.md",
-        "engineering-notes.md",
-    ]
 
 
 def test_the_d2lsave_digest_follows_its_code(tmp_path):

@@ -6,6 +6,7 @@ import json
 import re
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import jupytext
 import nbformat
@@ -13,13 +14,12 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from tools import frameworks
+from tools import frameworks, notebooks
 from tools.frameworks import (
     FRAMEWORKS,
     FrameworkError,
     derived_notebook,
     merge,
-    multi_framework_pages,
     prose_for,
     split,
 )
@@ -117,10 +117,9 @@ def test_an_unknown_framework_is_an_error_naming_the_cell_and_the_value(tmp_path
 
 
 def executed(md: Path) -> None:
-    """Stand-ins for the notebooks `make notebooks` executes: each glues its own value."""
-    source = jupytext.read(md)
-    for framework in FRAMEWORKS:
-        notebook = split(source, framework)
+    """Stand-ins for the notebooks `make notebooks` executes: each glues its own value, and
+    records the digest of the inputs it ran from."""
+    for framework, path, notebook in frameworks.framework_notebooks(md):
         for cell in notebook.cells:
             if cell.cell_type == "code":
                 cell.execution_count = 1
@@ -131,7 +130,8 @@ def executed(md: Path) -> None:
                         metadata={"scrapbook": {"name": "x", "mime_prefix": ""}},
                     )
                 ]
-        nbformat.write(notebook, derived_notebook(md, framework))
+        notebook.metadata[notebooks.INPUTS_KEY] = notebooks.inputs_digest(md, notebook)
+        nbformat.write(notebook, path)
 
 
 def test_merge_keeps_every_frameworks_cells_tagged_in_source_order(tmp_path):
@@ -178,12 +178,57 @@ def test_merge_gives_each_framework_its_own_glue_and_figure(tmp_path):
     assert "```{framework} jax\nKeys: {glue:text}`jax.x`.\n```" in jax_prose
 
 
-def test_merge_refuses_notebooks_that_do_not_match_the_source(tmp_path):
+STALE = r"page\.md changed since .*page\.{}ipynb was executed .*: run `make notebooks`"
+
+
+def test_merge_refuses_a_notebook_older_than_its_page(tmp_path):
     md = page(tmp_path)
     executed(md)
     md.write_text(PAGE.replace('x = "mxnet"', 'x = "changed"'))
-    with pytest.raises(FrameworkError, match=r"page\.mxnet\.ipynb does not match .*make notebooks"):
+    with pytest.raises(FrameworkError, match=STALE.format(r"mxnet\.")):
         merge(md)
+
+
+def test_merge_refuses_a_notebook_run_with_another_d2lsave(tmp_path, monkeypatch):
+    md = page(tmp_path, PAGE.replace('x = "torch"', 'import d2lsave\nx = "torch"'))
+    executed(md)
+    merge(md)
+    monkeypatch.setattr(notebooks, "package_digest", lambda: "another package")
+    with pytest.raises(FrameworkError, match=STALE.format("")):
+        merge(md)
+
+
+ONE_FRAMEWORK = PAGE.split("```{code-cell}")[0] + (
+    '```{code-cell} ipython3\nglue("x", x)\n```\n\nThe value is {glue:text}`x`.\n'
+)
+
+
+def test_a_page_of_one_framework_is_its_notebook_with_its_widgets(tmp_path):
+    md = page(tmp_path, ONE_FRAMEWORK)
+    executed(md)
+    stored = nbformat.read(derived_notebook(md), as_version=4)
+    stored.metadata["widgets"] = {notebooks.WIDGET_STATE: {"state": {"a1": {"model": 1}}}}
+    nbformat.write(stored, derived_notebook(md))
+    merged = merge(md)
+    assert merged.metadata["widgets"][notebooks.WIDGET_STATE]["state"] == {"a1": {"model": 1}}
+    [cell] = [cell for cell in merged.cells if cell.cell_type == "code"]
+    assert cell.source == 'glue("x", x)' and cell.outputs[0].metadata.scrapbook.name == "pytorch.x"
+    assert not cell.metadata.get("tags")  # no framework's tag: every reader sees it
+    assert merged.cells[-1].source == "The value is {glue:text}`pytorch.x`."
+
+
+def test_merging_the_book_stops_at_a_stale_page_and_names_it(tmp_path, monkeypatch, capsys):
+    fresh, stale = page(tmp_path), tmp_path / "b.md"
+    stale.write_text(ONE_FRAMEWORK)
+    executed(fresh)
+    executed(stale)
+    frameworks.write_merged(stale)
+    stale.write_text(ONE_FRAMEWORK.replace('glue("x", x)', 'glue("x", 2)'))
+    monkeypatch.setattr(frameworks, "toc_notebooks", lambda: [fresh, stale])
+    assert frameworks.main(["merge"]) == 1
+    assert re.search(r"b\.md changed since .*b\.ipynb was executed", capsys.readouterr().err)
+    assert frameworks.merged_page(fresh).exists()
+    assert not frameworks.merged_page(stale).exists()  # no build renders it as it was
 
 
 def test_merge_names_a_missing_notebook(tmp_path):
@@ -195,13 +240,22 @@ def test_merge_names_a_missing_notebook(tmp_path):
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 
 
-@pytest.mark.parametrize("md", multi_framework_pages(), ids=lambda p: p.name)
-def test_the_book_renders_the_merged_page_not_the_source(md):
-    assert md.relative_to(ROOT).as_posix() in CONFIG["exclude_patterns"]
+def test_the_book_renders_the_merged_pages_not_the_sources(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "book" / "_ext"))
+    from book_extras import exclude_notebook_pages
+
+    config = SimpleNamespace(exclude_patterns=["**/*.ipynb"])
+    exclude_notebook_pages(SimpleNamespace(confdir=str(ROOT)), config)
+    notebook_pages = [md.relative_to(ROOT).as_posix() for md in frameworks.toc_notebooks()]
+    assert sorted(config.exclude_patterns) == sorted(["**/*.ipynb", *notebook_pages])
     assert frameworks.MERGED_SUFFIX in CONFIG["sphinx"]["config"]["nb_custom_formats"]
 
 
-@pytest.mark.parametrize("md", multi_framework_pages(), ids=lambda p: p.name)
+def test_the_book_executes_no_notebook():
+    assert CONFIG["execute"]["execute_notebooks"] == "off"
+
+
+@pytest.mark.parametrize("md", frameworks.multi_framework_pages(), ids=lambda p: p.name)
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_each_frameworks_notebook_opens_with_its_setup_cell(md, framework):
     notebook = dict((fw, nb) for fw, _, nb in frameworks.framework_notebooks(md))[framework]

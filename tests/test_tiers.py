@@ -138,3 +138,9 @@ def test_make_book_names_a_bad_pdf_setting():
     result = make_dry_run("PDF=maybe")
     assert result.returncode != 0
     assert "PDF=maybe: expected yes or no" in result.stderr
+
+
+def test_make_book_renders_the_stored_notebooks_and_executes_none():
+    commands = make_dry_run("PDF=no").stdout
+    assert "tools.notebooks" not in commands and "tools.extract_saved" not in commands
+    assert commands.index("-m tools.frameworks merge") < commands.index("jupyter-book build")

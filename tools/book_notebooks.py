@@ -2,8 +2,8 @@
 
 Both the `#@save` extractor and the pairing tools need the same answer to "which pages are
 notebooks, and in what order", so it is computed here once. So is the other half of the
-dependency graph, shared with the Sphinx extension in `book/_ext`: which pages import the
-generated package, and a digest of that package that changes whenever its code does.
+dependency graph: how a page's code imports the generated package, and a digest of that
+package that changes whenever its code does.
 """
 
 from __future__ import annotations
@@ -53,11 +53,6 @@ def is_notebook(page: Path) -> bool:
 def toc_notebooks(toc: Path = TOC) -> list[Path]:
     """The pages that are notebooks, in reading order."""
     return [page for page in toc_pages(toc) if is_notebook(page)]
-
-
-def imports_package(page: Path) -> bool:
-    """Whether a page's code imports the generated package, so its outputs depend on it."""
-    return bool(IMPORTS_PACKAGE.search(page.read_text()))
 
 
 def package_digest(root: Path = ROOT) -> str:

@@ -540,15 +540,18 @@ def differences(files: dict[Path, str]) -> list[str]:
     return diffs
 
 
-def write_package(files: dict[Path, str]) -> None:
-    """Replace the package with the generated files; each file is written atomically."""
+def write_package(files: dict[Path, str]) -> list[Path]:
+    """Replace the package with the generated files, each written atomically and only if its
+    text changes; the files written."""
     PACKAGE_DIR.mkdir(exist_ok=True)
-    for path, text in files.items():
+    written = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
+    for path in written:
         temporary = path.with_suffix(".py.tmp")
-        temporary.write_text(text)
+        temporary.write_text(files[path])
         temporary.replace(path)
     for stale in set(PACKAGE_DIR.glob("*.py")) - set(files):
         stale.unlink()
+    return written
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -572,8 +575,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"{PACKAGE} matches the notebooks.")
         return 0
-    write_package(files)
-    for path in files:
+    for path in write_package(files):
         print(f"wrote {path.relative_to(ROOT)}")
     return 0
 

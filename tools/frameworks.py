@@ -17,7 +17,9 @@ From that one source,
 * `merge` joins the executed notebooks into the notebook the book renders, with every code
   cell once per framework (tagged `fw-<framework>`) and every glued value and figure
   reference once per framework, so that the page switches between frameworks without a
-  kernel (book/_js/frameworks.js). `make book` writes it as `<page>.tabs.json`.
+  kernel (book/_js/frameworks.js). `make book` writes it as `<page>.tabs.json`, for a page
+  of one framework too: the book renders every notebook page from what `make notebooks`
+  executed, never runs a notebook itself, and stops at a notebook older than its page.
 
 A page whose front matter says `frameworks: {pytorch_for_all: true}`, such as the exercise
 solutions, is PyTorch throughout with additions for the other frameworks where they change the
@@ -263,23 +265,36 @@ def _merged_cell(
 
 
 def merge(md: Path) -> nbformat.NotebookNode:
-    """The page as the book renders it: every framework's executed cells, in source order."""
+    """The page as the book renders it: every framework's executed cells in source order, and
+    their widgets' saved state. A notebook missing, or executed from other inputs than the
+    page's (its code, kernel or the d2lsave it imports), is an error naming `make notebooks`."""
+    from tools import notebooks  # which imports this module
+
     source = jupytext.read(md)
-    executed = {}
-    for framework in FRAMEWORKS:
-        path = derived_notebook(md, framework)
+    executed, widgets = {}, {}
+    for framework, path, cells in framework_notebooks(md):
         if not path.exists():
             raise FrameworkError(f"{display_path(path)} is missing: run `make notebooks`")
-        executed[framework] = iter(
-            [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
-        )
+        stored = notebooks.sync(md, framework, cells)  # the page's cells, the stored outputs
+        if not notebooks.is_current(md, stored):
+            raise FrameworkError(
+                f"{display_path(md)} changed since {display_path(path)} was executed (its "
+                "code, kernel or the d2lsave it imports): run `make notebooks`"
+            )
+        executed[framework] = iter([c for c in stored.cells if c.cell_type == "code"])
+        for key, saved in stored.metadata.get("widgets", {}).items():  # the widgets' state
+            widgets.setdefault(key, {**saved, "state": {}})["state"].update(saved["state"])
     figures = _figure_names(source)  # every framework's cells, with their figure metadata
-    for_all = pytorch_for_all(source)
+    # a page of one framework is shown to every reader as it is, as PyTorch's cells are on a
+    # page whose PyTorch cells every reader sees
+    for_all = pytorch_for_all(source) or len(executed) == 1
     shared = (DEFAULT,) if for_all else FRAMEWORKS
     merged = nbformat.v4.new_notebook(metadata=copy.deepcopy(source.metadata))
     merged.metadata["kernelspec"] = dict(PYTHON3)
     merged.metadata.pop("jupytext", None)
-    for index, cell in enumerate(source.cells):
+    if widgets:
+        merged.metadata["widgets"] = widgets
+    for cell in source.cells:
         if cell.cell_type == "markdown":
             merged.cells.append(
                 nbformat.v4.new_markdown_cell(
@@ -287,18 +302,12 @@ def merge(md: Path) -> nbformat.NotebookNode:
                     metadata=copy.deepcopy(cell.metadata),
                 )
             )
-            continue
-        if cell.cell_type != "code":
+        elif cell.cell_type == "code":
+            for framework in cell_frameworks(cell):
+                done = next(executed[framework])
+                merged.cells.append(_merged_cell(done, framework, for_all and framework == DEFAULT))
+        else:
             merged.cells.append(copy.deepcopy(cell))
-            continue
-        for framework in cell_frameworks(cell, f"{display_path(md)}, cell {index}"):
-            done = next(executed[framework], None)
-            if done is None or done.source != without_tab_line(cell.source):
-                raise FrameworkError(
-                    f"{display_path(derived_notebook(md, framework))} does not match "
-                    f"{display_path(md)} at cell {index}: run `make notebooks`"
-                )
-            merged.cells.append(_merged_cell(done, framework, for_all and framework == DEFAULT))
     for number, cell in enumerate(merged.cells):
         cell.id = f"cell-{number}"  # stable, so an unchanged page is not rewritten
     return merged
@@ -320,28 +329,21 @@ def multi_framework_pages() -> list[Path]:
     return [md for md in toc_notebooks() if len(page_frameworks(md)) > 1]
 
 
-def refresh_notebooks(md: Path) -> None:
-    """Execute each framework's notebook of the page again if its inputs changed (its code,
-    its kernel or the `d2lsave` it imports), as `make notebooks` does: the book renders these
-    outputs, so they must be current before the page is merged."""
-    from tools import notebooks  # which imports this module
-
-    for framework in page_frameworks(md):
-        what, notebook = notebooks.refresh(md, framework=framework)
-        notebooks.write(md, notebook, framework)
-        if what == "executed":
-            print(f"executed: {display_path(derived_notebook(md, framework))}")
-
-
 def main(argv: list[str] | None = None) -> int:
+    """Write the page the book renders for every notebook page; report every stale one."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["merge"])
     parser.parse_args(argv)
-    for md in multi_framework_pages():
-        refresh_notebooks(md)
-        written = write_merged(md)
-        print(f"{'written' if written else 'unchanged'}: {display_path(merged_page(md))}")
-    return 0
+    stale = False
+    for md in toc_notebooks():
+        try:
+            written = write_merged(md)
+            print(f"{'written' if written else 'unchanged'}: {display_path(merged_page(md))}")
+        except FrameworkError as error:
+            merged_page(md).unlink(missing_ok=True)  # so that no build renders it as it was
+            print(error, file=sys.stderr)
+            stale = True
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

@@ -131,9 +131,12 @@ def unpaired(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return notebook
 
 
-def sync(md: Path, framework: str = DEFAULT) -> nbformat.NotebookNode:
-    """The `.md`'s cells with the outputs the current `.ipynb` holds for unchanged code."""
-    source = source_cells(md, framework)
+def sync(
+    md: Path, framework: str = DEFAULT, source: nbformat.NotebookNode | None = None
+) -> nbformat.NotebookNode:
+    """The `.md`'s cells (`source`, if read already) with the outputs the current `.ipynb`
+    holds for unchanged code."""
+    source = source_cells(md, framework) if source is None else source
     ipynb = paired_ipynb(md, framework)
     if ipynb.exists():
         source = combine_inputs_with_outputs(source, nbformat.read(ipynb, as_version=4))

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import copy
 import filecmp
-import importlib
+import json
 import shutil
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from docutils import nodes
@@ -70,7 +68,7 @@ def add_studio_lab_button(
 
 
 EXPORTED_NOTEBOOKS = "notebooks"  # tools/export_notebooks.py writes notebooks/<page>.ipynb
-MERGED_SUFFIX = ".tabs.json"  # a page written in several frameworks (tools/frameworks.py)
+MERGED_SUFFIX = ".tabs.json"  # a notebook page as the book renders it (tools/frameworks.py)
 
 
 def launch_exported_notebook(
@@ -85,23 +83,16 @@ def launch_exported_notebook(
     """
     paired = f"{pagename}.ipynb"
     exported = f"{EXPORTED_NOTEBOOKS}/{Path(pagename).name}.ipynb"
-    source = Path(app.confdir) / exported
-    if not source.is_file():
+    if not (Path(app.confdir) / exported).is_file():
         return
     sources = Path(app.outdir) / "_sources"
     download = sources / paired  # the download menu's .ipynb
-    merged = context.get("sourcename", "").endswith(MERGED_SUFFIX)
-    if merged:
-        # a page written in several frameworks offers each framework's notebook for download;
-        # book/_js/frameworks.js points the menus at the reader's framework
-        for notebook in (Path(app.confdir) / EXPORTED_NOTEBOOKS).glob(
-            f"{Path(pagename).name}*.ipynb"
-        ):
-            target = download.with_name(notebook.name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(notebook, target)
-    elif context.get("ipynb_source") and download.is_file():
-        shutil.copy2(source, download)
+    # each of the page's notebooks (one per framework) is offered for download;
+    # book/_js/frameworks.js points the menus at the reader's framework
+    for notebook in (Path(app.confdir) / EXPORTED_NOTEBOOKS).glob(f"{Path(pagename).name}*.ipynb"):
+        target = download.with_name(notebook.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(notebook, target)
     for button in context.get("header_buttons", []):
         for entry in button.get("buttons", []):
             url = entry.get("url", "")
@@ -110,7 +101,7 @@ def launch_exported_notebook(
                 for suffix in (".ipynb", ".json"):
                     if url.endswith(f"/{pagename}{suffix}"):
                         entry["url"] = url.removesuffix(f"{pagename}{suffix}") + exported
-            elif merged and entry.get("label") == "download-source-button":
+            elif entry.get("label") == "download-source-button":
                 entry["url"] = url.removesuffix(context["sourcename"]) + paired
                 entry["text"] = ".ipynb"
                 entry["tooltip"] = "Download the notebook of this page"
@@ -141,6 +132,16 @@ def add_book_pdf_link(
             )
 
 
+def exclude_notebook_pages(app: Sphinx, config: Any) -> None:
+    """Leave out the `.md` of every notebook page (a page with a jupytext header): the book
+    renders `<page>.tabs.json` instead, which `tools.frameworks merge` writes from the executed
+    notebooks, and a page without it is not built, rather than built without its outputs."""
+    for page in sorted(Path(app.confdir).glob("book/*.md")):
+        head = page.read_text().split("\n---", 1)[0]
+        if head.startswith("---") and "jupytext:" in head:
+            config.exclude_patterns.append(page.relative_to(app.confdir).as_posix())
+
+
 def refresh_static_files(app: Sphinx, exception: Exception | None) -> None:
     """Copy changed static files even when no page is out of date.
 
@@ -159,90 +160,6 @@ def refresh_static_files(app: Sphinx, exception: Exception | None) -> None:
                 shutil.copy2(path, copy)
 
 
-def _book_notebooks(app: Sphinx) -> ModuleType:
-    """The repository's `tools.book_notebooks`, which knows which pages import the package."""
-    root = str(Path(app.confdir))
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    return importlib.import_module("tools.book_notebooks")
-
-
-DIGESTS = "book_package_digests"  # attribute of the Sphinx env: docname -> package digest
-
-
-def _package_users(app: Sphinx, env: BuildEnvironment) -> list[str]:
-    """The documents whose code imports the generated package."""
-    tools = _book_notebooks(app)
-    return sorted(
-        docname
-        for docname in env.found_docs
-        if Path(env.doc2path(docname)).suffix == ".md"
-        and tools.imports_package(Path(env.doc2path(docname)))
-    )
-
-
-def _forget_executions(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
-    """Drop the cached executions of these documents, so myst-nb runs them again.
-
-    The execution cache matches a page by its own code cells only: without this, a page
-    would be served the outputs it had before the package it imports changed.
-    """
-    config = env.mystnb_config  # myst-nb's settings, with the cache path it resolved
-    cache_path = Path(config.execution_cache_path)
-    if config.execution_mode != "cache" or not cache_path.exists():
-        return
-    from jupyter_cache import get_cache
-
-    cache = get_cache(str(cache_path))
-    sources = {str(Path(env.doc2path(docname)).resolve()) for docname in docnames}
-    for record in cache.list_cache_records():
-        if str(Path(record.uri).resolve()) in sources:
-            cache.remove_cache(record.pk)
-
-
-def outdated_by_package(
-    app: Sphinx, env: BuildEnvironment, added: set, changed: set, removed: set
-) -> list[str]:
-    """Report as outdated the pages built against another version of the generated package.
-
-    Each page that imports the package stores the package's digest when it is read; a page
-    whose stored digest differs from the current one is read, and so executed, again.
-    """
-    current = _book_notebooks(app).package_digest(Path(app.confdir))
-    stored = getattr(env, DIGESTS, {})
-    stale = [doc for doc in _package_users(app, env) if stored.get(doc) != current]
-    if stale:
-        _forget_executions(app, env, stale)
-    return stale
-
-
-def record_package_digest(app: Sphinx, doctree: Any) -> None:
-    """Remember which version of the package a page that imports it was executed with."""
-    env = app.env
-    source = Path(env.doc2path(env.docname))
-    tools = _book_notebooks(app)
-    if source.suffix == ".md" and tools.imports_package(source):
-        if not hasattr(env, DIGESTS):
-            setattr(env, DIGESTS, {})
-        getattr(env, DIGESTS)[env.docname] = tools.package_digest(Path(app.confdir))
-
-
-def purge_package_digest(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    """Forget a document's digest when Sphinx discards what it knew of the document."""
-    getattr(env, DIGESTS, {}).pop(docname, None)
-
-
-def merge_package_digests(
-    app: Sphinx, env: BuildEnvironment, docnames: set, other: BuildEnvironment
-) -> None:
-    """Carry the digests recorded by a parallel reader into the main environment."""
-    if not hasattr(env, DIGESTS):
-        setattr(env, DIGESTS, {})
-    for docname in docnames:
-        if docname in getattr(other, DIGESTS, {}):
-            getattr(env, DIGESTS)[docname] = getattr(other, DIGESTS)[docname]
-
-
 def visit_hidden_cell(self: Any, node: Any) -> None:
     """Open a hidden code cell's toggle as myst-nb does, but named by the text it shows.
 
@@ -259,7 +176,8 @@ def visit_hidden_cell(self: Any, node: Any) -> None:
     ]
 
 
-FRAMEWORKS = ("pytorch", "jax", "tensorflow", "mxnet")  # as in tools/frameworks.py
+TITLES = {"pytorch": "PyTorch", "jax": "JAX", "tensorflow": "TensorFlow", "mxnet": "MXNet"}
+FRAMEWORKS = tuple(TITLES)  # as in tools/frameworks.py
 
 
 class FrameworkDirective(SphinxDirective):
@@ -284,6 +202,27 @@ class FrameworkDirective(SphinxDirective):
         container = nodes.container(classes=["fw-only", *(f"fw-{name}" for name in names)])
         self.state.nested_parse(self.content, self.content_offset, container)
         return [container]
+
+
+class StoredNotebooks(SphinxDirective):
+    """A table of the notebooks beside the page, which the book renders: each one's page,
+    framework, kernel, Python and inputs digest (tools/notebooks.py), from its metadata."""
+
+    def run(self) -> list[nodes.Node]:
+        rows = ["| Page | Framework | Kernel | Python | Inputs digest |", "|---|---|---|---|---|"]
+        folder = Path(self.env.doc2path(self.env.docname)).parent
+        named = [(*p.stem.partition(".")[::2], p) for p in folder.glob("*.ipynb")]
+        named = [(page, framework or "pytorch", path) for page, framework, path in named]
+        for page, framework, path in sorted(named, key=lambda n: (n[0], FRAMEWORKS.index(n[1]))):
+            self.env.note_dependency(str(path))
+            metadata = json.loads(path.read_text())["metadata"]
+            digest = metadata.get("executed_inputs", "never executed")[:12]
+            rows.append(
+                f"| {{doc}}`{page}` | {TITLES[framework]} | "
+                f"{metadata['kernelspec']['display_name']} | "
+                f"{metadata.get('language_info', {}).get('version', '')} | `{digest}` |"
+            )
+        return self.parse_text_to_nodes("\n".join(rows))
 
 
 RAW_NUMBERS = "book_raw_fignumbers"  # the figure numbers as Sphinx assigned them
@@ -321,7 +260,9 @@ def share_figure_numbers(app: Sphinx, env: BuildEnvironment) -> list[str]:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("config-inited", exclude_notebook_pages)
     app.add_directive("framework", FrameworkDirective)
+    app.add_directive("stored-notebooks", StoredNotebooks)
     # after Sphinx's own numbering, which runs on the same event at the default priority
     app.connect("env-get-updated", restore_figure_numbers, priority=100)
     app.connect("env-get-updated", share_figure_numbers, priority=900)
@@ -339,8 +280,4 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", launch_exported_notebook, priority=503)
     app.connect("html-page-context", add_book_pdf_link, priority=503)
     app.connect("build-finished", refresh_static_files)
-    app.connect("env-get-outdated", outdated_by_package)
-    app.connect("doctree-read", record_package_digest)
-    app.connect("env-purge-doc", purge_package_digest)
-    app.connect("env-merge-info", merge_package_digests)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
