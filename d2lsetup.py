@@ -100,11 +100,8 @@ def missing(framework: str, installed: Mapping[str, str]) -> tuple[list[str], li
         )
     if framework == "mxnet" and "mxnet" not in installed:
         numpy = installed.get("numpy", "")
-        numpy_too_new = tuple(int(part) for part in numpy.split(".")[:2] if part.isdigit()) >= (
-            1,
-            24,
-        )
-        if sys.version_info >= (3, 12) or numpy_too_new:
+        major_minor = tuple(int(part) for part in numpy.split(".")[:2] if part.isdigit())
+        if sys.version_info >= (3, 12) or major_minor >= (1, 24):
             python = ".".join(map(str, sys.version_info[:2]))
             raise RuntimeError(MXNET_ELSEWHERE.format(python=python, numpy=numpy or "none"))
     with_deps = [spec for name, spec in PACKAGES[framework].items() if name not in installed]

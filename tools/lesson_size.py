@@ -83,7 +83,7 @@ def markdown_size(markdown: str) -> Size:
         stripped = line.strip()
         collapsed = any(block[2] for block in stack)
         kind = stack[-1][1] if stack else "prose"
-        if stack and stripped.startswith(stack[-1][0]) and stripped == stack[-1][0]:
+        if stack and stripped == stack[-1][0]:
             stack.pop()
             in_options = False
             continue
@@ -117,7 +117,8 @@ def markdown_size(markdown: str) -> Size:
             continue
         in_options = False
         if stripped.startswith("$$"):
-            in_math = not (in_math or stripped.endswith("$$") and len(stripped) > 2)
+            if in_math or not (len(stripped) > 2 and stripped.endswith("$$")):
+                in_math = not in_math  # a fence opens or closes a display formula
             continue
         if in_math or LABEL.match(stripped) or stripped.startswith("<!--"):
             continue
