@@ -149,7 +149,7 @@ test-blas: env
 
 # Unit tests, drift checks and ruff (tests/test_derived_files.py). Only tests/ is collected:
 # nbval's run of book/*.ipynb executes the notebooks, which is the full tier's job.
-check: env
+check: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not ($(SLOW))" -q
 
 # The .md files open as notebooks (lab-settings/overrides.json); saving writes the .md only.

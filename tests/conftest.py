@@ -29,6 +29,7 @@ FIXTURE_MARKERS = {
     "chromium": "browser",
     "offline_page": "browser",
     "lab": "lab",
+    "released": "build",
 }
 NO_BROWSER = "Playwright or Chromium is missing: run `make browser` (make test does)"
 # `make test` runs the tests of these markers beside the others, which build the book in
