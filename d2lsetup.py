@@ -113,13 +113,14 @@ def _pip(arguments: list[str]) -> None:
     subprocess.run([sys.executable, "-m", "pip", *arguments], check=True)
 
 
-def install_missing(framework: str = "pytorch", run: Runner = _pip) -> list[str]:
+def install_missing(framework: str = "pytorch", run: Runner = _pip) -> None:
     """Install what `framework`'s notebooks need and this runtime lacks, holding every
-    installed package at its version; the specifications installed, in order."""
+    installed package at its version. It returns nothing, so that the setup cell, whose last
+    line it is, shows only what was installed."""
     installed = installed_versions()
     with_deps, without = missing(framework, installed)
     if not with_deps and not without:
-        return []
+        return
     with tempfile.TemporaryDirectory() as folder:
         keep = Path(folder) / "installed.txt"
         keep.write_text(
@@ -133,7 +134,6 @@ def install_missing(framework: str = "pytorch", run: Runner = _pip) -> list[str]
             if specs:
                 print("Installing", *specs)
                 run(["install", "--quiet", "-c", str(keep), *options, *specs])
-    return [*with_deps, *without]
 
 
 def glue(name: str, value: Any, display: bool = True) -> None:

@@ -231,6 +231,35 @@ def test_merging_the_book_stops_at_a_stale_page_and_names_it(tmp_path, monkeypat
     assert not frameworks.merged_page(stale).exists()  # no build renders it as it was
 
 
+def refreshed(md: Path, monkeypatch) -> dict[str, str]:
+    """What `make notebooks` would do with each of the page's notebooks; none is executed."""
+    monkeypatch.setattr(notebooks, "execute", lambda md, framework: nbformat.v4.new_notebook())
+    return {fw: notebooks.refresh(md, framework=fw)[0] for fw in frameworks.page_frameworks(md)}
+
+
+def test_make_notebooks_executes_exactly_the_notebooks_whose_inputs_changed(tmp_path, monkeypatch):
+    md = page(tmp_path, PAGE.replace('x = "torch"', 'import d2lsave\nx = "torch"'))
+    executed(md)
+    assert set(refreshed(md, monkeypatch).values()) == {"unchanged"}
+    # only PyTorch's notebook imports d2lsave: a new package makes it stale, and only it
+    monkeypatch.setattr(notebooks, "package_digest", lambda: "another package")
+    again = refreshed(md, monkeypatch)
+    assert again.pop("pytorch") == "executed" and set(again.values()) == {"unchanged"}
+    md.write_text(md.read_text().replace('x = "mxnet"', 'x = "changed"'))
+    assert refreshed(md, monkeypatch)["mxnet"] == "executed"
+    md.write_text(md.read_text().replace("# A Page", "# A Page, Retitled"))  # prose only
+    assert refreshed(md, monkeypatch)["jax"] == "unchanged"
+
+
+def test_a_removed_merged_page_is_written_again_and_an_unchanged_one_left(tmp_path):
+    md = page(tmp_path)
+    executed(md)
+    assert frameworks.write_merged(md) is True
+    assert frameworks.write_merged(md) is False  # unchanged: Sphinx does not reread it
+    frameworks.merged_page(md).unlink()
+    assert frameworks.write_merged(md) is True and frameworks.merged_page(md).exists()
+
+
 def test_merge_names_a_missing_notebook(tmp_path):
     md = page(tmp_path)
     with pytest.raises(FrameworkError, match=r"page\.ipynb is missing: run `make notebooks`"):

@@ -114,6 +114,20 @@ def stdout(text: str) -> dict:
     return {"output_type": "stream", "name": "stdout", "text": text}
 
 
+def test_a_setup_run_keeps_the_setup_cell_and_every_import_of_the_code():
+    cells = [
+        ("install_missing()", [], []),
+        ("import torch\nfrom d2lsave import check_integer\nx = 1", [], []),
+        ("def f():\n    import scipy.stats as st\n    return st\nimport torch", [], []),
+        ("from . import nothing_absolute\n%timeit f()", [], []),  # not Python: left out
+    ]
+    cut = colab_smoke.setup_and_imports(notebook(*cells))
+    assert [cell.source for cell in cut.cells] == [
+        "install_missing()",
+        "import torch\nfrom d2lsave import check_integer\nimport scipy.stats as st",
+    ]
+
+
 def test_output_comparison_finds_other_printed_text_and_leaves_the_rest():
     setup = ("setup", [stdout("Installing d2l\n")], [])
     stored = notebook(

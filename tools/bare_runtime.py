@@ -1,4 +1,4 @@
-"""Run every notebook where nothing is preinstalled, and in Binder's environment.
+"""Set up every notebook where nothing is preinstalled, and in Binder's environment.
 
 Two fresh environments, on this machine's Python (whose torch lies on disk here):
 
@@ -48,9 +48,13 @@ def installs(kind: str) -> list[list[str]]:
 
 def run(kind: str, setup_cell: str = SETUP_CELL) -> SmokeResult:
     """Every page's PyTorch notebook, with `setup_cell` first, in a fresh environment of
-    that kind."""
+    that kind: its setup cell, then every import its code makes. The setup cell brings the
+    environment to the book's own versions (tests/test_runtimes.py checks them), at which
+    nbval runs every cell of the notebooks."""
     python = Path(sys.executable)  # a venv made from a venv's Python uses its base Python
-    return run_in(VENVS[kind], python, installs(kind), f"{kind}-runtime", {DEFAULT: setup_cell})
+    return run_in(
+        VENVS[kind], python, installs(kind), f"{kind}-runtime", {DEFAULT: setup_cell}, whole=False
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

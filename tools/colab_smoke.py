@@ -22,6 +22,7 @@ which a run changed a package's version is made again.
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import os
@@ -248,6 +249,22 @@ def with_setup_cell(notebook: nbformat.NotebookNode, source: str) -> nbformat.No
     return notebook
 
 
+def setup_and_imports(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook cut to its setup cell and one cell of every import statement its code
+    holds: what an environment must get from the setup cell for the rest to run."""
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    imports = []
+    for cell in code[1:]:
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython syntax; the book's cells have none
+            continue
+        found = (n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom))
+        imports += [ast.unparse(node) for node in found if getattr(node, "level", 0) == 0]
+    notebook.cells = [code[0], nbformat.v4.new_code_cell("\n".join(dict.fromkeys(imports)))]
+    return notebook
+
+
 @contextmanager
 def kernel_environment(venv: Path, wheel: Path) -> Iterator[str]:
     """Variables that make a kernel of `venv` findable and point the setup cell at `wheel`;
@@ -323,11 +340,12 @@ def execute_notebooks(
     setup_cells: dict[str, str] | None = None,
     frameworks: tuple[str, ...] = (DEFAULT,),
     stopping: tuple[str, ...] = (),
+    whole: bool = True,
 ) -> tuple[list[str], dict, dict[str, str], dict[str, list[int]]]:
     """Run each notebook of `frameworks` and `stopping` from a clean start on the
     environment's kernel, in a scratch folder (with its framework's cell of `setup_cells` as
-    its first code cell, if given). A notebook of `stopping` is expected to stop with an error
-    in its first cell.
+    its first code cell, if given), or only its setup and imports unless `whole`. A notebook
+    of `stopping` is expected to stop with an error in its first cell.
 
     Returns the notebooks run to their end, in order; what the explorer probe printed; the
     first cell's error of each notebook that stopped; and, for each notebook run, the cells
@@ -340,7 +358,9 @@ def execute_notebooks(
             notebook = clear_outputs(nbformat.read(ipynb, as_version=4))
             if setup_cells is not None:
                 notebook = with_setup_cell(notebook, setup_cells[framework])
-            if ipynb.name == EXPLORER:
+            if not whole:
+                notebook = setup_and_imports(notebook)
+            elif ipynb.name == EXPLORER:
                 notebook.cells.append(nbformat.v4.new_code_cell(EXPLORER_PROBE))
             client = NotebookClient(
                 notebook, timeout=900, kernel_name=kernel, resources={"metadata": {"path": scratch}}
@@ -357,8 +377,8 @@ def execute_notebooks(
                 )
             client.execute()
             executed.append(ipynb.name)
-            differences[ipynb.name] = output_differences(stored, notebook)
-            if ipynb.name == EXPLORER:
+            differences[ipynb.name] = output_differences(stored, notebook) if whole else []
+            if whole and ipynb.name == EXPLORER:
                 probe = _probe_output(notebook.cells[-1])
     return executed, probe, stopped, differences
 
@@ -388,6 +408,7 @@ def run_in(
     setup_cells: dict[str, str] | None,
     frameworks: tuple[str, ...] = (DEFAULT,),
     stopping: tuple[str, ...] = (),
+    whole: bool = True,
 ) -> SmokeResult:
     """Make (or reset) an environment, then run the notebooks of `frameworks` and `stopping`
     in it (see `execute_notebooks`) and record what the setup cells installed and changed."""
@@ -399,7 +420,7 @@ def run_in(
         raise RuntimeError(f"the environment {venv} should not hold {already}")
     before = distributions(venv)
     executed, probe, stopped, differences = execute_notebooks(
-        venv, kernel, build_wheel(), setup_cells, frameworks, stopping
+        venv, kernel, build_wheel(), setup_cells, frameworks, stopping, whole
     )
     after = distributions(venv)
     return SmokeResult(
