@@ -118,24 +118,28 @@ sandbox:
 	@command -v bwrap >/dev/null || sh tools/install_debian.sh bubblewrap
 
 # Two pytest runs side by side, one per core. One runs the notebooks where readers run them:
-# nbval on book/, each notebook in its own kernel, and the Colab-like, bare and Binder
-# environments, which no other test touches. The other runs every other test. Neither writes
-# what the other reads (tests work on copies in temporary folders; tests/conftest.py refuses a
-# test of the first run that needs the built book). Each line is printed as it comes, prefixed
-# with its run's name; both runs go to their end (-k), and `make test` fails if either fails.
+# the Colab-like, bare and Binder environments, which no other test touches, and nbval on the
+# chapter's and Going Further's notebooks, each in its own kernel. The other runs every other
+# test, then nbval on the other notebooks, which evens the two runs out. Neither writes what
+# the other reads (tests work on copies in temporary folders; tests/conftest.py refuses a test
+# of the first run that needs the built book). Each line is printed as it comes, prefixed with
+# its run's name; both runs go to their end (-k), and `make test` fails if either fails.
+# nbval runs on one thread and with other BLAS kernels than those that stored the outputs,
+# which must hold all the same.
 RUNS_NOTEBOOKS := nbval or colab
+NBVAL_FIRST = $(wildcard book/synthetic-regression-data*.ipynb book/going-further*.ipynb)
+NBVAL_REST = $(filter-out $(NBVAL_FIRST),$(wildcard book/*.ipynb))
 test: env assets browser sandbox
 	@$(MAKE) --no-print-directory -k -j2 test-notebooks test-rest
 
-# On one thread and with other BLAS kernels than those that stored the outputs, which must
-# hold all the same; one thread also leaves the other core to the other run.
 test-notebooks: env browser
-	env $(BLAS_OTHER) CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m "$(RUNS_NOTEBOOKS)" 2>&1 \
-	  | sed -u 's/^/[notebooks] /'
+	env $(BLAS_OTHER) CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m "$(RUNS_NOTEBOOKS)" \
+	  tests $(NBVAL_FIRST) 2>&1 | sed -u 's/^/[notebooks] /'
 
 test-rest: env assets browser sandbox
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m "not ($(RUNS_NOTEBOOKS))" 2>&1 \
 	  | sed -u 's/^/[rest] /'
+	env $(BLAS_OTHER) $(BIN)/python -m pytest $(NBVAL_REST) 2>&1 | sed -u 's/^/[rest, nbval] /'
 
 # The stored outputs hold with other BLAS kernels and thread counts (tests/nbval_sanitize.cfg).
 # `make test-blas`: nbval on book/ with OpenBLAS's older Sandybridge kernels (AVX without FMA),

@@ -120,11 +120,14 @@ def test_a_setup_run_keeps_the_setup_cell_and_every_import_of_the_code():
         ("import torch\nfrom d2lsave import check_integer\nx = 1", [], []),
         ("def f():\n    import scipy.stats as st\n    return st\nimport torch", [], []),
         ("from . import nothing_absolute\n%timeit f()", [], []),  # not Python: left out
+        ("try:\n    import tqdm\nexcept ImportError:\n    tqdm = None\nimport numpy", [], []),
+        ("try:\n    import pandas\nfinally:\n    pass", [], []),  # not optional
     ]
     cut = colab_smoke.setup_and_imports(notebook(*cells))
     assert [cell.source for cell in cut.cells] == [
         "install_missing()",
-        "import torch\nfrom d2lsave import check_integer\nimport scipy.stats as st",
+        "import torch\nfrom d2lsave import check_integer\nimport scipy.stats as st\nimport numpy"
+        "\nimport pandas",
     ]
 
 

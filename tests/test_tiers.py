@@ -46,23 +46,29 @@ def test_notebook_cells_are_marked_nbval():
     assert cell.markers == ["nbval"] and test.markers == []
 
 
-def make_variable(name: str) -> str:
-    return re.search(rf"^{name} := (.*)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+def pytest_commands(*targets: str) -> list[str]:
+    """The pytest commands `make targets` would run, each on one line; nothing is run."""
+    result = subprocess.run(
+        ["make", "--dry-run", *conftest.ENVIRONMENTS_AS_MADE, *targets],
+        cwd=ROOT,
+        env=conftest.outside_make(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [line for line in result.stdout.replace("\\\n", " ").splitlines() if "pytest" in line]
 
 
-def recipe(target: str) -> str:
-    """The commands of a Makefile target, as one string."""
-    text = (ROOT / "Makefile").read_text()
-    return re.search(rf"^{target}:.*\n((?:\t.*\n)+)", text, re.M).group(1)
-
-
-def test_make_test_runs_two_runs_that_split_the_suite_between_them():
-    assert "test-notebooks test-rest" in recipe("test")
-    notebooks = re.search(r'-m "(.*)"', recipe("test-notebooks")).group(1)
-    rest = re.search(r'-m "(.*)"', recipe("test-rest")).group(1)
-    assert notebooks == "$(RUNS_NOTEBOOKS)" and rest == "not ($(RUNS_NOTEBOOKS))"
-    # the run beside the build holds what the collection hook keeps away from the built book
-    assert set(make_variable("RUNS_NOTEBOOKS").split(" or ")) == conftest.RUN_BESIDE_THE_BUILD
+def test_make_test_runs_every_test_and_every_notebook_once_in_two_runs():
+    first, rest, rest_nbval = pytest_commands("test-notebooks", "test-rest")
+    beside = re.search(r'-m "(.*?)"', first)[1]
+    assert set(beside.split(" or ")) == conftest.RUN_BESIDE_THE_BUILD
+    assert re.search(r'-m "(.*?)"', rest)[1] == f"not ({beside})"
+    notebooks = [re.findall(r"book/[\w.-]+\.ipynb", line) for line in (first, rest_nbval)]
+    assert all(notebooks) and not set(notebooks[0]) & set(notebooks[1])
+    every = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "book").glob("*.ipynb"))
+    assert sorted(notebooks[0] + notebooks[1]) == every
+    assert '-m "' not in rest_nbval  # every cell of its notebooks, whatever its markers
 
 
 @pytest.mark.parametrize(
@@ -88,8 +94,8 @@ def test_tests_run_beside_the_build_without_the_built_book_are_collected():
 def test_the_fast_tier_deselects_every_slow_marker():
     declared = (ROOT / "pyproject.toml").read_text().split("markers = [", 1)[1].split("]", 1)[0]
     names = set(re.findall(r'"(\w+):', declared))
-    slow = make_variable("SLOW")
-    assert set(slow.split(" or ")) == names
+    (check,) = pytest_commands("check")
+    assert set(re.search(r'-m "not \((.*?)\)"', check)[1].split(" or ")) == names
 
 
 def test_a_missing_chromium_skips_naming_make_browser(monkeypatch):

@@ -249,6 +249,28 @@ def with_setup_cell(notebook: nbformat.NotebookNode, source: str) -> nbformat.No
     return notebook
 
 
+GUARDS = {"ImportError", "ModuleNotFoundError", "Exception"}
+
+
+def _required_imports(node: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+    """The absolute imports under `node`, but those tried in a block that copes with their
+    failure (`except ImportError`): those are optional."""
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        if getattr(node, "level", 0) == 0:
+            yield node
+        return
+    if isinstance(node, ast.Try):
+        caught = {ast.unparse(h.type) if h.type else "Exception" for h in node.handlers}
+        caught = {name for names in caught for name in names.strip("()").split(", ")}
+        optional = bool(caught & GUARDS)
+        for child in ast.iter_child_nodes(node):
+            if not (optional and child in node.body):
+                yield from _required_imports(child)
+        return
+    for child in ast.iter_child_nodes(node):
+        yield from _required_imports(child)
+
+
 def setup_and_imports(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The notebook cut to its setup cell and one cell of every import statement its code
     holds: what an environment must get from the setup cell for the rest to run."""
@@ -259,8 +281,7 @@ def setup_and_imports(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
             tree = ast.parse(cell.source)
         except SyntaxError:  # IPython syntax; the book's cells have none
             continue
-        found = (n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom))
-        imports += [ast.unparse(node) for node in found if getattr(node, "level", 0) == 0]
+        imports += [ast.unparse(node) for node in _required_imports(tree)]
     notebook.cells = [code[0], nbformat.v4.new_code_cell("\n".join(dict.fromkeys(imports)))]
     return notebook
 
