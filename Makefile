@@ -32,7 +32,8 @@ help:
 	@echo "make export     write notebooks/*.ipynb: the executed notebooks in plain Markdown, for launching"
 	@echo "make lib        regenerate the d2lsave package from the #@save cells"
 	@echo "make pdf        print the built book to _build/pdf/book.pdf (and _build/html/book.pdf)"
-	@echo "make bench      time the readers (in all four frameworks), the generators, the disk I/O and the explorer's redraw"
+	@echo "make bench      weigh and time every page (the explorer's first plot too), then time the readers"
+	@echo "                (in all four frameworks), the generators, the disk I/O and the explorer's redraw"
 	@echo "make colab-smoke run every notebook in an environment of Colab's published versions"
 	@echo "make runtimes   run every notebook on a bare Jupyter and in Binder's environment"
 	@echo "make classroom  zip the notebooks for a class: _build/classroom.zip"
@@ -179,6 +180,7 @@ lib: env
 	$(BIN)/python -m tools.extract_saved
 
 bench: book browser
+	$(BIN)/python -m tools.bench_pages
 	$(BIN)/python -m tools.bench_loaders
 	$(BIN)/python -m tools.bench_frameworks
 	$(BIN)/python -m tools.bench_streams

@@ -549,7 +549,7 @@ class RegressionExplorer(ipywidgets.VBox):
             list(self.sliders.values()),
             layout=ipywidgets.Layout(grid_template_columns="repeat(auto-fill, minmax(280px, 1fr))"),
         )
-        super().__init__([grid, self.panel])
+        super().__init__([self.panel, grid])
 
     def _slider_ranges(self) -> dict[str, list]:
         """Each slider's label, with the trait it sets and its range, as the panel gets them."""

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tools.book_notebooks import toc_pages
-from tools.explorer_page import open_in_mode
+from tools.explorer_page import explorer, open_in_mode
 
 pytestmark = pytest.mark.browser
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -36,12 +36,10 @@ def blocking_violations(page) -> list[str]:
 
 
 def settle(page) -> None:
-    """Wait for what scripts add after load: the explorer's widgets and typeset formulas."""
+    """Wait for what scripts add after load: the explorer's live widgets."""
     if page.locator(".jupyter-widgets, script[type*=widget-view]").count():
-        page.wait_for_selector(".regression-explorer canvas", timeout=20_000)
+        explorer(page)
         page.wait_for_function("() => document.querySelector('[role=slider][aria-label]')")
-    if page.locator(".math").count():
-        page.wait_for_selector("mjx-container", state="attached", timeout=10_000)
 
 
 @pytest.mark.parametrize("mode", ["light", "dark"])

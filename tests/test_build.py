@@ -22,10 +22,17 @@ def test_rebuild_with_nothing_changed_writes_nothing(built_book):
 
 def test_math_and_widgets_are_served_from_the_book(built_book):
     static = built_book / "_static"
-    assert (static / "mathjax" / "tex-mml-chtml.js").is_file()
-    assert (static / "widgets" / "require" / "require.js").is_file()
-    html = (built_book / "book" / "synthetic-regression-data.html").read_text()
-    assert "cdn.jsdelivr" not in html and "cdnjs" not in html
+    assert (static / "katex" / "katex.min.css").is_file()
+    assert (static / "widgets" / "manager.js").is_file()
+    assert (static / "widgets" / "preview.js").is_file()
+    explorer = (built_book / "book" / "explorer.html").read_text()
+    assert "_static/widgets/manager.js" in explorer and "_static/widgets/preview.js" in explorer
+    for page in ("synthetic-regression-data", "engineering-notes"):
+        html = (built_book / "book" / f"{page}.html").read_text()
+        assert "cdn.jsdelivr" not in html and "cdnjs" not in html, page
+        # formulas typeset at build time, and no widget code where no widget shows
+        assert 'class="katex"' in html and "_static/mathjax" not in html, page
+        assert "widgets/manager.js" not in html, page
 
 
 def test_each_inline_script_is_included_once(built_book):

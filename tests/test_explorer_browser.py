@@ -174,7 +174,7 @@ def test_explorer_works_opened_from_disk(chromium, built_book):
     page.get_by_role("slider", name=LABELS["batch_size"]).focus()
     page.keyboard.press("ArrowRight")
     assert drawn(page)["dataset"]["highlighted"] == "33"
-    assert page.locator("mjx-container").count() > 0
+    assert page.locator(".katex math").count() > 0
     assert log.console_errors == [] and log.blocked_requests == []
     page.close()
 
@@ -228,3 +228,28 @@ def test_jquery_ui_handles_become_named_sliders_that_follow_the_value(page):
     assert handle.get_attribute("aria-valuenow") == "7"
     set_slider(page, "seed", 12)
     assert handle.get_attribute("aria-valuenow") == "12"
+
+
+CANVAS = """e => ({box: e.querySelector("canvas").getBoundingClientRect().toJSON(),
+                picture: e.querySelector("canvas").toDataURL(),
+                readout: e.querySelector(".explorer-readout").textContent})"""
+
+
+def test_the_first_plot_comes_before_the_widget_manager_and_stays_where_it_is(
+    offline_page, book_server
+):
+    """The preview draws the default plot from the stored state while the widget manager is
+    still loading; the live explorer then takes its place, at the same spot and the same
+    picture and the same readout."""
+    held = []
+    offline_page.route("**/_static/widgets/manager.js*", lambda route: held.append(route))
+    offline_page.goto(f"{book_server}/book/explorer.html", wait_until="commit")
+    offline_page.wait_for_selector(".widget-preview .regression-explorer canvas")
+    preview = offline_page.locator(".widget-preview .regression-explorer").evaluate(CANVAS)
+    assert offline_page.locator(".widget-slider").count() == 0  # nothing live yet
+    assert len(held) == 1
+    held[0].continue_()
+    live = explorer(offline_page)
+    assert offline_page.locator(".widget-preview").count() == 0
+    assert live.evaluate(CANVAS) == preview
+    assert offline_page.log.console_errors == []

@@ -178,6 +178,15 @@ def test_merge_gives_each_framework_its_own_glue_and_figure(tmp_path):
     assert "```{framework} jax\nKeys: {glue:text}`jax.x`.\n```" in jax_prose
 
 
+def test_a_glue_directive_pastes_the_output_of_the_framework_that_computes_it():
+    prose = "Intro.\n\n```{glue} explorer\n```\n\nMore: {glue:text}`n`.\n"
+    merged = frameworks.merged_prose(prose, set(), shared=("pytorch",))
+    assert "```{glue} pytorch.explorer\n```" in merged
+    assert "{glue:text}`pytorch.n`" in merged
+    with pytest.raises(FrameworkError, match="glue directive of `explorer` pastes one output"):
+        frameworks.merged_prose(prose, set(), shared=FRAMEWORKS)
+
+
 STALE = r"page\.md changed since .*page\.{}ipynb was executed .*: run `make notebooks`"
 
 

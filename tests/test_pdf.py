@@ -119,7 +119,7 @@ def test_the_text_is_extractable_and_has_known_sentences(reader):
 def test_formulas_are_typeset_not_left_as_tex(reader):
     text = " ".join(page.extract_text() for page in reader.pages)
     assert "$$" not in text and not re.search(r"\\(mathbf|sigma|hat|sqrt)\b", text)
-    assert "ϵ" in text or "ε" in text  # the noise term of y = Xw + b + ϵ, typeset by MathJax
+    assert "ϵ" in text or "ε" in text  # the noise term of y = Xw + b + ϵ, typeset by KaTeX
 
 
 def _images(reader, pages: range) -> int:

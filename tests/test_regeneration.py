@@ -145,3 +145,15 @@ def test_executing_twice_gives_the_same_bytes(page):
     assert b"IPY_MODEL_" in first and b"sum 3" in first
     assert notebooks.write(page, notebooks.refresh(page, everything=True)[1]) is False
     assert page.with_suffix(".ipynb").read_bytes() == first
+
+
+def test_only_the_state_of_the_widgets_a_notebook_shows_is_kept():
+    notebook = widget_notebook(random_ids())
+    state = notebook.metadata["widgets"][notebooks.WIDGET_STATE]["state"]
+    shown = set(state)
+    closed = uuid.uuid4().hex  # a progress bar that closed: its model stays, its view went
+    state[closed] = {"model_name": "FloatProgressModel", "state": {}}
+    kept = notebooks._shown_widgets(notebook)
+    assert set(kept.metadata["widgets"][notebooks.WIDGET_STATE]["state"]) == shown
+    kept.cells[0].outputs = []
+    assert "widgets" not in notebooks._shown_widgets(kept).metadata

@@ -43,10 +43,15 @@ RECORD_INPUTS = """() => {
 }"""
 
 
+# The live explorer, drawn by the widget manager; until then a page may show its preview
+# (book/_widgets/preview.js), a picture of the same plot, which the live one replaces.
+LIVE_EXPLORER = ".widget-subarea:not(.widget-preview) .regression-explorer"
+
+
 def explorer(page):
-    """The explorer's element, once it has drawn."""
-    page.wait_for_selector(".regression-explorer canvas", timeout=20_000)
-    return page.locator(".regression-explorer").first
+    """The live explorer's element, once it has drawn and its preview, if any, has gone."""
+    page.wait_for_selector(f"{LIVE_EXPLORER} canvas", state="visible", timeout=20_000)
+    return page.locator(LIVE_EXPLORER).first
 
 
 def slider(page, name: str):

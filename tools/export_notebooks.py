@@ -409,10 +409,13 @@ def convert_directive(block: Block, page: Page) -> list[Part]:
         return [Part(f"$$\n{body.strip()}\n$$")]
     if name in ("code-block", "code", "sourcecode"):
         return [Part("\n".join([f"```{block.argument}", *block.lines, "```"]))]
+    if name == "glue":
+        # the book shows a glued output here; a notebook shows it at the cell that makes it
+        return []
     raise ExportError(
         f"the directive {{{name}}} has no plain-Markdown form here; known directives: "
         f"{', '.join(sorted(ADMONITIONS))}, dropdown, exercise, solution, solution-start, "
-        "solution-end, math, code-block"
+        "solution-end, math, code-block, glue"
     )
 
 

@@ -63,6 +63,10 @@ DIRECTIVE = re.compile(
     re.M | re.S,
 )
 GLUE = re.compile(r"\{glue(?::(?P<kind>text|figure|math|md))?\}`(?P<key>[^`:]+)(?P<fmt>:[^`]*)?`")
+# a glued output pasted as a block, such as a widget: ```{glue} key
+GLUE_DIRECTIVE = re.compile(
+    r"^(?P<fence>`{3,}|:{3,})\{glue(?::figure)?\}[ \t]+(?P<key>[^\s`]+)", re.M
+)
 REFERENCE = re.compile(r"\{(?P<role>numref|ref)\}`(?P<text>[^`<]*<)?(?P<label>[^`>]+)(?P<end>>?)`")
 
 
@@ -228,7 +232,19 @@ def merged_prose(markdown: str, figures: set[str], shared: tuple[str, ...] = FRA
     return "".join(pieces)
 
 
+def _glue_directive(match: re.Match, frameworks: tuple[str, ...]) -> str:
+    """A glue directive of shared prose, pasting the output of the one framework that has it."""
+    key = match.group("key")
+    if len(frameworks) != 1:
+        raise FrameworkError(
+            f"the glue directive of `{key}` pastes one output, but {', '.join(frameworks)} "
+            "all compute it: glue it in one framework's cells, or in a framework directive"
+        )
+    return match.group(0)[: match.start("key") - match.start()] + f"{frameworks[0]}.{key}"
+
+
 def _shared(markdown: str, figures: set[str], frameworks: tuple[str, ...]) -> str:
+    markdown = GLUE_DIRECTIVE.sub(lambda m: _glue_directive(m, frameworks), markdown)
     markdown = GLUE.sub(lambda m: _spans(m.group(0), figures, frameworks), markdown)
     return REFERENCE.sub(
         lambda m: (

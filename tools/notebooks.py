@@ -168,6 +168,36 @@ def clear_outputs(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return notebook
 
 
+def _shown_widgets(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook with the widget state of the widgets its outputs show, and no other.
+
+    A widget that shows nothing in the end (a progress bar that closed, say) would still leave
+    its models in the saved state, and the book would load the widget manager for a page
+    that shows no widget.
+    """
+    widgets = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {})
+    state = widgets.get("state", {})
+    pending = [
+        view["model_id"]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        for key, view in output.get("data", {}).items()
+        if key.endswith(WIDGET_VIEW) and isinstance(view, dict) and "model_id" in view
+    ]
+    shown: set[str] = set()
+    while pending:
+        model_id = pending.pop()
+        if model_id not in shown and model_id in state:
+            shown.add(model_id)
+            pending += MODEL_REFERENCE.findall(json.dumps(state[model_id], sort_keys=True))
+    if not shown:
+        notebook.metadata.pop("widgets", None)
+    else:
+        widgets["state"] = {key: value for key, value in state.items() if key in shown}
+    return notebook
+
+
 def _widget_order(notebook: nbformat.NotebookNode) -> list[str]:
     """Widget model ids in order of appearance: each output's view, then the models it uses.
 
@@ -241,7 +271,7 @@ def execute(md: Path, framework: str = DEFAULT) -> nbformat.NotebookNode:
         record_timing=False,
     )
     client.execute()
-    notebook = stable_widget_ids(notebook, paired_ipynb(md, framework).stem)
+    notebook = stable_widget_ids(_shown_widgets(notebook), paired_ipynb(md, framework).stem)
     notebook.metadata[INPUTS_KEY] = inputs_digest(md, notebook)
     return notebook
 

@@ -1,7 +1,7 @@
 """Print the built HTML book to one PDF, `_build/pdf/book.pdf` (`make pdf`).
 
-Chromium prints each page of `_build/html` as the reader sees it: formulas typeset by the
-book's own MathJax, figures, code, and the slider explorer drawn from its saved state, whose
+Chromium prints each page of `_build/html` as the reader sees it: formulas typeset by KaTeX
+when the book was built, figures, code, and the slider explorer drawn from its saved state, whose
 canvas is frozen into an image of its default settings. For print, the sidebars, the header
 and the page navigation are hidden, code cells the book hides stay hidden, and the dropdowns
 (solutions and answers) are opened. The pages are printed in `_toc.yml` order, except that a
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools.book_notebooks import ROOT, display_path, toc_pages
-from tools.explorer_page import CHROMIUM, CHROMIUM_ARGS, serve
+from tools.explorer_page import CHROMIUM, CHROMIUM_ARGS, LIVE_EXPLORER, serve
 
 HTML = ROOT / "_build" / "html"
 OUTPUT = ROOT / "_build" / "pdf" / "book.pdf"
@@ -55,9 +55,6 @@ pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
 
 # Opens every dropdown, waits for the fonts, then swaps each canvas for an image of itself.
 PREPARE_PAGE = """async () => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-    await MathJax.startup.promise;
-  }
   document.querySelectorAll("details:not(.hide)").forEach((d) => { d.open = true; });
   document.querySelectorAll(".toggle-hidden").forEach((e) => e.classList.remove("toggle-hidden"));
   await document.fonts.ready;
@@ -133,7 +130,7 @@ def print_page(page, url: str) -> tuple[bytes, list[str]]:  # noqa: ANN001
     and the text of its visible headings, in order."""
     page.goto(url, wait_until="networkidle", timeout=TIMEOUT_MS)
     if page.locator("script[type='application/vnd.jupyter.widget-view+json']").count():
-        page.wait_for_selector(".jupyter-widgets canvas", timeout=TIMEOUT_MS)
+        page.wait_for_selector(f"{LIVE_EXPLORER} canvas", state="visible", timeout=TIMEOUT_MS)
     page.add_style_tag(content=PRINT_CSS)
     page.evaluate(PREPARE_PAGE)
     page.emulate_media(media="print")

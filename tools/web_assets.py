@@ -1,17 +1,28 @@
 """Stage the browser code the book serves itself (run by `make book` after `npm ci`).
 
-By default a Jupyter Book page loads MathJax, RequireJS and the Jupyter widget manager from
-CDNs, so formulas and widgets are blank offline. The versions pinned in `package-lock.json` are
-installed from the npm registry into `node_modules/`; this script copies the files a page
-needs into `_build/web_assets/`, which `_config.yml` adds to the HTML static files. Nothing
-minified is kept in the repository.
+A Jupyter Book page would load its formulas' styles and the Jupyter widget manager from CDNs,
+so that formulas and widgets are blank offline. The versions pinned in `package-lock.json` are
+installed from the npm registry into `node_modules/`; this script puts what a page needs into
+`_build/web_assets/`, which `_config.yml` adds to the HTML static files:
+
+- KaTeX's stylesheet and fonts. The formulas themselves are typeset when the book is built
+  (sphinxcontrib-katex, with the same KaTeX), so a page runs no script for them.
+- The widget manager of the pages with widgets, and the preview that draws their plots before
+  it has loaded, bundled and minified by esbuild from
+  `book/_widgets/manager.js`: ipywidgets 8's controls and the anywidget front end of the
+  pinned anywidget wheel.
+
+Nothing built is kept in the repository.
 """
 
 from __future__ import annotations
 
 import filecmp
+import json
 import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import anywidget
@@ -21,44 +32,25 @@ from tools.book_notebooks import ROOT
 NODE_MODULES = ROOT / "node_modules"
 TARGET = ROOT / "_build" / "web_assets"
 
-# destination folder (under _static/) -> (source folder under node_modules, glob patterns)
-MANAGER = "@jupyter-widgets/html-manager/dist"
+# destination folder (under _static/) -> (source folder under node_modules, glob patterns).
+# KaTeX's stylesheet lists woff2 first, which every browser the book supports reads.
 ASSETS: dict[str, tuple[str, list[str]]] = {
-    "mathjax": ("mathjax/es5", ["**/*"]),
-    "widgets": (MANAGER, ["embed-amd.js"]),
-    # the manager's icon fonts, where its stylesheet looks for them (see REQUIRE_CONFIG)
-    f"widgets/npm/{MANAGER}": (MANAGER, ["*.woff*", "*.ttf", "*.eot", "*.svg"]),
-    "widgets/require": ("requirejs", ["require.js"]),
+    "katex": ("katex/dist", ["katex.min.css", "fonts/*.woff2"]),
 }
 
+# sphinxcontrib-katex typesets the formulas with the KaTeX inside its wheel; the stylesheet
+# and fonts must be that version's.
+KATEX_PACKAGE = NODE_MODULES / "katex" / "package.json"
 
-# The anywidget front end ships inside the pinned anywidget wheel from PyPI, as an AMD module.
+WIDGET_MANAGER = ROOT / "book" / "_widgets" / "manager.js"
+# draws a page's anywidgets from their stored state before the manager has loaded
+WIDGET_PREVIEW = WIDGET_MANAGER.parent / "preview.js"
+# anywidget's front end ships inside the pinned anywidget wheel from PyPI, as an AMD module;
+# book/_widgets/anywidget-module.js hands it the bundled @jupyter-widgets/base.
 ANYWIDGET_FRONT_END = Path(anywidget.__file__).parent / "nbextension" / "index.js"
-
-# Loaded between require.js and the widget manager: where RequireJS finds the anywidget module
-# and the manager its fonts, relative to the page (Sphinx puts the path to the book root on
-# <html data-content_root>).
-REQUIRE_CONFIG = """(function () {
-  const widgets = document.documentElement.dataset.content_root + "_static/widgets/";
-  require.config({paths: {
-    anywidget: widgets + "anywidget/index",
-    // the widget manager locates its fonts relative to its own module ids
-    "@jupyter-widgets": widgets + "npm/@jupyter-widgets",
-  }});
-  window.__jupyter_widgets_assets_path__ = widgets + "npm/@jupyter-widgets/html-manager/dist/";
-  // The widget manager typesets labels through MathJax 2's MathJax.Hub.Queue; the book loads
-  // MathJax 3, which has no Hub. Route those calls to MathJax 3 once it has started.
-  document.addEventListener("DOMContentLoaded", () => {
-    const mathjax = window.MathJax;
-    if (mathjax && !mathjax.Hub) {
-      mathjax.Hub = {Queue: (command) => {
-        const element = Array.isArray(command) ? command[2] : undefined;
-        if (element && mathjax.typesetPromise) mathjax.typesetPromise([element]).catch(() => {});
-      }};
-    }
-  });
-})();
-"""
+# what the bundle uses instead of sanitize-html (see the file)
+PLAIN_TEXT = WIDGET_MANAGER.parent / "plain-text-descriptions.js"
+ESBUILD = NODE_MODULES / ".bin" / "esbuild"
 
 
 def copy_if_changed(source: Path, target: Path) -> bool:
@@ -75,11 +67,60 @@ def copy_if_changed(source: Path, target: Path) -> bool:
     return True
 
 
+def esbuild(entry: Path, destination: Path, *options: str) -> list[Path]:
+    """Bundle and minify `entry` into `destination` with esbuild; return the files written."""
+    with tempfile.TemporaryDirectory() as scratch:
+        command = [
+            str(ESBUILD),
+            str(entry),
+            "--bundle",
+            "--minify",
+            "--format=iife",
+            "--target=es2020",
+            "--legal-comments=eof",
+            f"--outdir={scratch}",
+            "--log-level=warning",
+            *options,
+        ]
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SystemExit(f"esbuild could not bundle {entry}:\n{result.stderr}")
+        built = sorted(Path(scratch).iterdir())
+        for path in built:
+            copy_if_changed(path, destination / path.name)
+        return [destination / path.name for path in built]
+
+
+def bundle_widgets(destination: Path) -> list[Path]:
+    """The widget manager (manager.js and its manager.css) and the preview (preview.js)."""
+    manager = esbuild(
+        WIDGET_MANAGER,
+        destination,
+        f"--inject:{WIDGET_MANAGER.parent / 'anywidget-module.js'}",
+        f"--alias:anywidget-front-end={ANYWIDGET_FRONT_END}",
+        f"--alias:sanitize-html=./{PLAIN_TEXT.relative_to(ROOT)}",
+    )
+    return manager + esbuild(WIDGET_PREVIEW, destination)
+
+
+def check_katex_version() -> None:
+    """Stop when npm's KaTeX is not the version sphinxcontrib-katex typesets with."""
+    from sphinxcontrib.katex import katex_version
+
+    installed = json.loads(KATEX_PACKAGE.read_text())["version"]
+    if installed != katex_version:
+        raise SystemExit(
+            f"package.json pins katex {installed}, but sphinxcontrib-katex typesets the "
+            f"formulas with KaTeX {katex_version}: pin katex to {katex_version} and run npm install"
+        )
+
+
 def stage() -> list[Path]:
-    """Copy every asset into the staging folder; return every staged file."""
+    """Copy or build every asset into the staging folder; return every staged file."""
     if not NODE_MODULES.is_dir():
         raise SystemExit("node_modules/ is missing: run `npm ci` (make book does)")
-    copied = []
+    check_katex_version()
+    staged = []
     for destination, (source, patterns) in ASSETS.items():
         source_dir = NODE_MODULES / source
         for pattern in patterns:
@@ -87,17 +128,15 @@ def stage() -> list[Path]:
                 if path.is_file():
                     target = TARGET / destination / path.relative_to(source_dir)
                     copy_if_changed(path, target)
-                    copied.append(target)
-    front_end = TARGET / "widgets" / "anywidget" / "index.js"
-    copy_if_changed(ANYWIDGET_FRONT_END, front_end)
-    config = TARGET / "widgets" / "require-config.js"
-    if not config.exists() or config.read_text() != REQUIRE_CONFIG:
-        config.write_text(REQUIRE_CONFIG)
-    staged = [*copied, front_end, config]
+                    staged.append(target)
+    staged += bundle_widgets(TARGET / "widgets")
     # a file that an upgraded package no longer ships must not linger in the book
     for leftover in set(TARGET.rglob("*")) - set(staged):
         if leftover.is_file():
             leftover.unlink()
+    for folder in sorted(TARGET.rglob("*"), reverse=True):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
     return staged
 
 

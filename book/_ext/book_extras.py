@@ -280,4 +280,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", launch_exported_notebook, priority=503)
     app.connect("html-page-context", add_book_pdf_link, priority=503)
     app.connect("build-finished", refresh_static_files)
+    # Font Awesome's fonts, cut down to the book's icons (book/_ext/icon_fonts.py)
+    app.setup_extension("icon_fonts")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,86 @@
+// The widget manager of the book's static pages. It shows the widget state a page stores
+// (ipywidgets 8 controls and anywidget) with live sliders and no kernel. The widget manager
+// that ipywidgets publishes for static pages, @jupyter-widgets/html-manager, also carries
+// ipywidgets 7 and JupyterLab's output area, which the book never shows: 3.6 MB against
+// this bundle's fraction of it (tools/web_assets.py builds it with esbuild).
+import * as base from "@jupyter-widgets/base";
+import { ManagerBase } from "@jupyter-widgets/base-manager";
+import * as controls from "@jupyter-widgets/controls";
+import "@jupyter-widgets/controls/css/labvariables.css";
+import "@jupyter-widgets/controls/css/widgets-base.css";
+import { Widget } from "@lumino/widgets";
+import "@lumino/widgets/style/index.css";
+import "anywidget-front-end";
+import { anywidget } from "./anywidget-module.js";
+
+const MODULES = { "@jupyter-widgets/base": base, "@jupyter-widgets/controls": controls, anywidget };
+
+class StaticManager extends ManagerBase {
+  async loadClass(className, moduleName, moduleVersion) {
+    const found = MODULES[moduleName]?.[className];
+    if (!found) {
+      throw new Error(`this page cannot show ${moduleName}@${moduleVersion}'s ${className}: ` +
+        `its widget manager holds ${Object.keys(MODULES).join(", ")}`);
+    }
+    return found;
+  }
+
+  _create_comm() {
+    return Promise.reject(new Error("a static page has no kernel to talk to"));
+  }
+
+  _get_comm_info() {
+    return Promise.resolve({});
+  }
+}
+
+// The widgets' stylesheet, which esbuild writes beside this script; it must be in force before
+// the widgets are drawn, or they would be drawn unstyled first.
+const stylesheet = Object.assign(document.createElement("link"), {
+  rel: "stylesheet",
+  href: new URL("manager.css", document.currentScript.src).href,
+});
+const styled = new Promise((resolve) => {
+  stylesheet.addEventListener("load", resolve);
+  stylesheet.addEventListener("error", resolve);
+});
+document.head.append(stylesheet);
+
+/** Resolves once `view` and every view in the boxes it holds have rendered. */
+async function rendered(view) {
+  const children = await Promise.all(view.children_views?.views ?? []);
+  await Promise.all(children.map(rendered));
+}
+
+/** Replace each widget view a page stores by the live widget, as a `widget-subarea`. */
+async function renderWidgets() {
+  const stored = document.querySelector('script[type="application/vnd.jupyter.widget-state+json"]');
+  if (!stored) return;
+  await styled;
+  const manager = new StaticManager();
+  await manager.set_state(JSON.parse(stored.textContent));
+  const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
+  for (const tag of views) {
+    const model = await manager.get_model(JSON.parse(tag.textContent).model_id);
+    const view = await manager.create_view(model);
+    const area = document.createElement("div");
+    area.className = "widget-subarea";
+    // The picture preview.js drew in the meantime, if any, gives way to the live widget once
+    // that has drawn, hidden until then: the reader sees no gap and no second copy.
+    const preview = tag.previousElementSibling?.classList.contains("widget-preview")
+      ? tag.previousElementSibling : null;
+    if (preview) area.style.display = "none";
+    tag.before(area);
+    Widget.attach(view.luminoWidget, area);
+    await rendered(view);
+    preview?.dispatchEvent(new Event("widget-live"));
+    preview?.remove();
+    area.style.display = "";
+  }
+}
+
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", renderWidgets);
+} else {
+  renderWidgets();
+}
