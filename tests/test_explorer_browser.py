@@ -235,12 +235,26 @@ CANVAS = """e => ({box: e.querySelector("canvas").getBoundingClientRect().toJSON
                 readout: e.querySelector(".explorer-readout").textContent})"""
 
 
+# Counts, at every frame the browser draws, the frames in which not exactly one plot shows.
+COUNT_FRAMES_WITHOUT_ONE_PLOT = """() => {
+  window.__frames = {seen: 0, withoutOnePlot: 0};
+  const tick = () => {
+    const shown = [...document.querySelectorAll(".regression-explorer canvas")]
+      .filter((canvas) => canvas.offsetParent !== null);
+    window.__frames.seen++;
+    if (shown.length !== 1) window.__frames.withoutOnePlot++;
+    if (!window.__stop) requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}"""
+
+
 def test_the_first_plot_comes_before_the_widget_manager_and_stays_where_it_is(
     offline_page, book_server
 ):
     """The preview draws the default plot from the stored state while the widget manager is
     still loading; the live explorer then takes its place, at the same spot and the same
-    picture and the same readout."""
+    picture and the same readout, with no frame showing no plot or two."""
     held = []
     offline_page.route("**/_static/widgets/manager.js*", lambda route: held.append(route))
     offline_page.goto(f"{book_server}/book/explorer.html", wait_until="commit")
@@ -248,8 +262,11 @@ def test_the_first_plot_comes_before_the_widget_manager_and_stays_where_it_is(
     preview = offline_page.locator(".widget-preview .regression-explorer").evaluate(CANVAS)
     assert offline_page.locator(".widget-slider").count() == 0  # nothing live yet
     assert len(held) == 1
+    offline_page.evaluate(COUNT_FRAMES_WITHOUT_ONE_PLOT)
     held[0].continue_()
     live = explorer(offline_page)
     assert offline_page.locator(".widget-preview").count() == 0
+    frames = offline_page.evaluate("() => { window.__stop = true; return window.__frames; }")
+    assert frames["seen"] > 0 and frames["withoutOnePlot"] == 0, frames
     assert live.evaluate(CANVAS) == preview
     assert offline_page.log.console_errors == []

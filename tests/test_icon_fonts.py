@@ -24,12 +24,7 @@ THEME_STATIC = (
     / "static"
 )
 FONTS = ("fa-solid-900", "fa-regular-400", "fa-brands-400")
-HAS_BROTLI = any(importlib.util.find_spec(name) for name in ("brotli", "brotlicffi"))
-NO_BROTLI = "no brotli module: the build leaves the .woff2 fonts whole (book/_ext/icon_fonts.py)"
-SUFFIXES = [
-    ".ttf",
-    pytest.param(".woff2", marks=pytest.mark.skipif(not HAS_BROTLI, reason=NO_BROTLI)),
-]
+SUFFIXES = [".ttf", ".woff2"]
 # Font Awesome's CSS rules, `.fa-sun:before{content:"\f185"}`, read here without the module
 ICON_RULE = re.compile(r"((?:\.fa-[\w-]+:before,?)+)\{content:\"\\([0-9a-f]+) ?\"\}")
 

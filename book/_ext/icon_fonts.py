@@ -15,12 +15,11 @@ stylesheet may ask for:
 
 The subsets come from the theme's own `.ttf` files, never from the output folder, which holds
 last build's subsets until Sphinx copies the theme's fonts over them again. The `.woff2` files,
-the ones browsers load, need the `brotli` module to write; without it they are left whole.
+the ones browsers load, are written with the `brotli` module, pinned in requirements.txt.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import tempfile
@@ -126,11 +125,6 @@ def write_subset(source: Path, target: Path, characters: set[str], flavor: str |
         font.close()
 
 
-def can_write_woff2() -> bool:
-    """Whether fontTools finds a Brotli module, which WOFF2 compresses with."""
-    return any(importlib.util.find_spec(name) for name in ("brotli", "brotlicffi"))
-
-
 def subset_icon_fonts(app: Sphinx, exception: Exception | None) -> None:
     """Replace the built book's Font Awesome fonts with subsets of the icons it uses."""
     if exception is not None or app.builder.format != "html":
@@ -142,10 +136,7 @@ def subset_icon_fonts(app: Sphinx, exception: Exception | None) -> None:
     if source is None or not (outdir / "_static" / ICON_MAP_CSS).is_file():
         return  # a theme without Font Awesome's fonts
     names, characters = needed_characters(outdir)
-    flavors = {".ttf": None, ".woff2": "woff2"}
-    if not can_write_woff2():
-        logger.info("icon fonts: no brotli module, so the .woff2 fonts are left whole")
-        del flavors[".woff2"]
+    flavors = {".ttf": None, ".woff2": "woff2"}  # woff2 is compressed with brotli (pinned)
     for font in sorted(source.glob("*.ttf")):
         for suffix, flavor in flavors.items():
             if (target / font.name).with_suffix(suffix).is_file():

@@ -46,10 +46,27 @@ const styled = new Promise((resolve) => {
 });
 document.head.append(stylesheet);
 
-/** Resolves once `view` and every view in the boxes it holds have rendered. */
-async function rendered(view) {
-  const children = await Promise.all(view.children_views?.views ?? []);
-  await Promise.all(children.map(rendered));
+/**
+ * Resolves once `area` shows each panel the preview drew: an element with the panel's classes
+ * and content. Widgets draw asynchronously, after their views exist; a widget that never
+ * draws gets `patience` milliseconds.
+ */
+function drawnLike(area, preview, patience = 10_000) {
+  const selectors = [...preview.querySelectorAll(".widget-vbox > .jupyter-widgets")].map(
+    (panel) => [...panel.classList].map((name) => `.${CSS.escape(name)}`).join(""),
+  );
+  const drawn = () =>
+    selectors.every((selector) => area.querySelector(selector)?.childElementCount > 0);
+  return new Promise((resolve) => {
+    const done = () => {
+      observer.disconnect();
+      resolve();
+    };
+    const observer = new MutationObserver(() => drawn() && done());
+    observer.observe(area, { childList: true, subtree: true, attributes: true });
+    if (drawn()) done();
+    setTimeout(done, patience);
+  });
 }
 
 /** Replace each widget view a page stores by the live widget, as a `widget-subarea`. */
@@ -72,7 +89,7 @@ async function renderWidgets() {
     if (preview) area.style.display = "none";
     tag.before(area);
     Widget.attach(view.luminoWidget, area);
-    await rendered(view);
+    if (preview) await drawnLike(area, preview);
     preview?.dispatchEvent(new Event("widget-live"));
     preview?.remove();
     area.style.display = "";
