@@ -153,6 +153,18 @@ def test_only_the_state_of_the_widgets_a_notebook_shows_is_kept():
     shown = set(state)
     closed = uuid.uuid4().hex  # a progress bar that closed: its model stays, its view went
     state[closed] = {"model_name": "FloatProgressModel", "state": {}}
+    sliders = [
+        value
+        for key, model in state.items()
+        if model["model_name"] == "IntSliderModel"
+        for value in [f"IPY_MODEL_{key}"]
+    ]
+    link = uuid.uuid4().hex  # a jslink between the sliders: nothing shown refers to it
+    state[link] = {
+        "model_name": "LinkModel",
+        "state": {"source": [sliders[0], "value"], "target": [sliders[1], "value"]},
+    }
+    shown.add(link)
     kept = notebooks._shown_widgets(notebook)
     assert set(kept.metadata["widgets"][notebooks.WIDGET_STATE]["state"]) == shown
     kept.cells[0].outputs = []

@@ -169,7 +169,8 @@ def clear_outputs(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def _shown_widgets(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The notebook with the widget state of the widgets its outputs show, and no other.
+    """The notebook with the widget state of the widgets its outputs show, of what they are
+    made of, and of what links them (a jslink), and no other.
 
     A widget that shows nothing in the end (a progress bar that closed, say) would still leave
     its models in the saved state, and the book would load the widget manager for a page
@@ -185,12 +186,20 @@ def _shown_widgets(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
         for key, view in output.get("data", {}).items()
         if key.endswith(WIDGET_VIEW) and isinstance(view, dict) and "model_id" in view
     ]
+    references = {
+        model_id: set(MODEL_REFERENCE.findall(json.dumps(model, sort_keys=True)))
+        for model_id, model in state.items()
+    }
     shown: set[str] = set()
     while pending:
-        model_id = pending.pop()
-        if model_id not in shown and model_id in state:
-            shown.add(model_id)
-            pending += MODEL_REFERENCE.findall(json.dumps(state[model_id], sort_keys=True))
+        shown.update(model_id for model_id in pending if model_id in state)
+        pending = [ref for model_id in pending for ref in references.get(model_id, ())]
+        pending += [  # and what acts on a shown widget from outside it, as a jslink does
+            model_id
+            for model_id, refs in references.items()
+            if model_id not in shown and refs & shown
+        ]
+        pending = [model_id for model_id in pending if model_id not in shown]
     if not shown:
         notebook.metadata.pop("widgets", None)
     else:
