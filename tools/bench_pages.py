@@ -18,7 +18,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tools.book_notebooks import ROOT
+from tools.book_notebooks import ROOT, toc_pages
 from tools.explorer_page import CHROMIUM, CHROMIUM_ARGS, watch
 
 HTML = ROOT / "_build" / "html"
@@ -49,12 +49,9 @@ class Visit:
     blocked: list[str]
 
 
-def toc_pages() -> list[str]:
-    """The built pages of the table of contents, as paths under _build/html."""
-    import yaml
-
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [f"{entry}.html" for entry in [toc["root"], *(c["file"] for c in toc["chapters"])]]
+def built_pages() -> list[str]:
+    """The built pages of the table of contents, in reading order, as paths under _build/html."""
+    return [page.relative_to(ROOT).with_suffix(".html").as_posix() for page in toc_pages()]
 
 
 def visit(browser, page_path: Path, explorer: bool) -> Visit:
@@ -91,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error(f"--runs must be at least 1, got {args.runs}")
-    pages = toc_pages()
+    pages = built_pages()
     missing = [p for p in pages if not (HTML / p).exists()]
     if missing:
         print(f"not built: {', '.join(missing)}; build the book first: make book", file=sys.stderr)

@@ -168,6 +168,24 @@ def clear_outputs(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return notebook
 
 
+def _widget_views(notebook: nbformat.NotebookNode) -> list[str]:
+    """The model ids of the widget views the outputs show, in cell and output order; a glued
+    view, whose mime type has a prefix, included."""
+    return [
+        view["model_id"]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        for key, view in output.get("data", {}).items()
+        if key.endswith(WIDGET_VIEW) and isinstance(view, dict) and "model_id" in view
+    ]
+
+
+def _references(model: dict) -> list[str]:
+    """The ids of the models a widget model refers to (`IPY_MODEL_<id>`), in order."""
+    return MODEL_REFERENCE.findall(json.dumps(model, sort_keys=True))
+
+
 def _shown_widgets(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The notebook with the widget state of the widgets its outputs show, of what they are
     made of, and of what links them (a jslink), and no other.
@@ -178,18 +196,8 @@ def _shown_widgets(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """
     widgets = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {})
     state = widgets.get("state", {})
-    pending = [
-        view["model_id"]
-        for cell in notebook.cells
-        if cell.cell_type == "code"
-        for output in cell.get("outputs", [])
-        for key, view in output.get("data", {}).items()
-        if key.endswith(WIDGET_VIEW) and isinstance(view, dict) and "model_id" in view
-    ]
-    references = {
-        model_id: set(MODEL_REFERENCE.findall(json.dumps(model, sort_keys=True)))
-        for model_id, model in state.items()
-    }
+    pending = _widget_views(notebook)
+    references = {model_id: set(_references(model)) for model_id, model in state.items()}
     shown: set[str] = set()
     while pending:
         shown.update(model_id for model_id in pending if model_id in state)
@@ -217,13 +225,7 @@ def _widget_order(notebook: nbformat.NotebookNode) -> list[str]:
     order: list[str] = []
     seen: set[str] = set()
     pending: list[str] = []
-    views = [
-        output.get("data", {}).get(WIDGET_VIEW, {}).get("model_id")
-        for cell in notebook.cells
-        if cell.cell_type == "code"
-        for output in cell.get("outputs", [])
-    ]
-    for root in [view for view in views if view] + list(state):
+    for root in _widget_views(notebook) + list(state):
         pending.append(root)
         while pending:
             model_id = pending.pop()
@@ -231,8 +233,7 @@ def _widget_order(notebook: nbformat.NotebookNode) -> list[str]:
                 continue
             seen.add(model_id)
             order.append(model_id)
-            used = MODEL_REFERENCE.findall(json.dumps(state.get(model_id, {}), sort_keys=True))
-            pending.extend(reversed(used))
+            pending.extend(reversed(_references(state.get(model_id, {}))))
     return order
 
 

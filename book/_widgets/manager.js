@@ -89,10 +89,12 @@ async function renderWidgets() {
     if (preview) area.style.display = "none";
     tag.before(area);
     Widget.attach(view.luminoWidget, area);
-    if (preview) await drawnLike(area, preview);
-    preview?.dispatchEvent(new Event("widget-live"));
-    preview?.remove();
-    area.style.display = "";
+    if (preview) {
+      await drawnLike(area, preview);
+      preview.dispatchEvent(new Event("widget-live"));
+      preview.remove();
+      area.style.display = "";
+    }
   }
 }
 
