@@ -152,7 +152,7 @@ test-blas: env
 	env $(BLAS_KERNELS) $(BIN)/python -m pytest book -q 2>&1 | sed -u 's/^/[BLAS kernels] /'
 	env $(BLAS_THREADS) $(BIN)/python -m pytest book -q 2>&1 | sed -u 's/^/[one thread] /'
 
-# Unit tests, drift checks and ruff (tests/test_derived_files.py). Only tests/ is collected:
+# Unit tests, drift checks and ruff (tests/unit/test_derived_files.py). Only tests/ is collected:
 # nbval's run of book/*.ipynb executes the notebooks, which is the full tier's job.
 check: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not ($(SLOW))" -q

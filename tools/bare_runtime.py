@@ -49,7 +49,7 @@ def installs(kind: str) -> list[list[str]]:
 def run(kind: str, setup_cell: str = SETUP_CELL) -> SmokeResult:
     """Every page's PyTorch notebook, with `setup_cell` first, in a fresh environment of
     that kind: its setup cell, then every import its code makes. The setup cell brings the
-    environment to the book's own versions (tests/test_runtimes.py checks them), at which
+    environment to the book's own versions (tests/runtimes/test_runtimes.py checks them), at which
     nbval runs every cell of the notebooks."""
     python = Path(sys.executable)  # a venv made from a venv's Python uses its base Python
     return run_in(

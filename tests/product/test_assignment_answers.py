@@ -5,7 +5,7 @@ than the model answer must get them all.
 A check cell runs as it runs when nbgrader grades: after the given cells and the answers above
 it, in one namespace, with its hidden tests. Here that namespace lives in this process (the
 setup cell, which only installs what is missing, is left out), so each answer takes a fraction
-of a second; `tests/test_assignment.py` grades whole notebooks through the real grader.
+of a second; `tests/product/test_assignment.py` grades whole notebooks through the real grader.
 """
 
 from __future__ import annotations

@@ -128,11 +128,11 @@ def test_a_write_killed_by_the_shell_resumes_too(tmp_path, one_pass):
         "    time.sleep(0.05)\n"
         "    return real(*args)\n"
         "os.pwrite = slow\n"
-        "from tests.test_writer import _write\n"
+        "from tests.product.test_writer import _write\n"
         "from pathlib import Path\n"
         f"_write(Path({str(path)!r}))\n"
     )
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     child = subprocess.Popen([sys.executable, "-c", code], cwd=root)
     try:
         for _ in range(1200):  # until a checkpoint is recorded (d2lsave's import takes seconds)

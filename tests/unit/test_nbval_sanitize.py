@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from nbval.plugin import get_sanitize_patterns
 
-CONFIG = Path(__file__).with_name("nbval_sanitize.cfg")
+CONFIG = Path(__file__).parents[1] / "nbval_sanitize.cfg"
 
 
 def sanitized(text: str) -> str:
@@ -67,7 +67,7 @@ def test_short_numbers_and_text_are_left_as_they_are():
 
 GLUE_TEXT = re.compile(r"\{glue:text\}`([^`:]+):([^`]+)`")
 PRECISION = re.compile(r"^,?\.(\d+)([fe%])$")
-BOOK = Path(__file__).parents[1] / "book"
+BOOK = Path(__file__).parents[2] / "book"
 
 
 def shown_decimals() -> dict[str, tuple[int, str]]:
