@@ -24,52 +24,129 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 REPOSITORY = "https://github.com/d2l-community/synthetic-regression-data"
 INSTALLERS = frozenset({"pip", "setuptools", "wheel"})  # the only packages allowed to move
 NO_DEPS = {"d2l": "d2l==1.0.3"}  # installed without dependencies (see above)
-PACKAGES: dict[str, dict[str, str]] = {  # framework -> distribution -> what pip installs
-    "pytorch": {
-        "torch": "torch==2.14.1",
-        "torchvision": "torchvision==0.29.1",
-        "numpy": "numpy==2.4.6",
-        "matplotlib": "matplotlib==3.11.2",
-        "pandas": "pandas==3.1.1",
-        "scipy": "scipy==1.17.1",
-        "requests": "requests==2.34.2",
-        "pillow": "pillow==13.0.0",
-        "ipywidgets": "ipywidgets==8.1.9",
-        "anywidget": "anywidget==0.11.0",
-    },
-    "jax": {
-        "jax": "jax==0.10.2",
-        "jaxlib": "jaxlib==0.10.2",
-        "flax": "flax==0.12.8",
-        "optax": "optax==0.2.8",
-        "tensorflow": "tensorflow-cpu==2.21.0",
-        "tensorflow-datasets": "tensorflow-datasets==4.9.10",
-        "numpy": "numpy==2.4.6",
-        "matplotlib": "matplotlib==3.11.2",
-        "pandas": "pandas==3.1.1",
-        "requests": "requests==2.34.2",
-    },
-    "tensorflow": {
-        "tensorflow": "tensorflow-cpu==2.21.0",
-        "numpy": "numpy==2.4.6",
-        "matplotlib": "matplotlib==3.11.2",
-        "pandas": "pandas==3.1.1",
-        "requests": "requests==2.34.2",
-    },
-    "mxnet": {
-        "mxnet": "mxnet==1.9.1",
-        "numpy": "numpy==1.23.5",
-        "matplotlib": "matplotlib==3.7.5",
-        "pandas": "pandas==2.0.3",
-        "requests": "requests==2.34.2",
-    },
+
+
+@dataclass(frozen=True)
+class Framework:
+    """One framework the book is written in: how readers and the book's tools tell it apart,
+    where its notebooks run, and what they need installed."""
+
+    name: str  # as in `#@tab <name>` lines and `framework` directives
+    title: str  # as the book's framework switch shows it
+    kernel: str  # the Jupyter kernel its notebooks run in
+    kernel_title: str
+    environment: str  # the book's own environment that kernel runs in
+    packages: dict[str, str]  # distribution -> what pip installs where it is missing
+
+
+# The one declaration of the book's frameworks; everything else derives from it. The first is
+# the default: cells without `#@tab`, readers without a choice, launch links without a suffix.
+FRAMEWORKS: dict[str, Framework] = {
+    framework.name: framework
+    for framework in (
+        Framework(
+            "pytorch",
+            "PyTorch",
+            "python3",
+            "Python 3 (ipykernel)",
+            ".venv",
+            {
+            "torch": "torch==2.14.1",
+            "torchvision": "torchvision==0.29.1",
+            "numpy": "numpy==2.4.6",
+            "matplotlib": "matplotlib==3.11.2",
+            "pandas": "pandas==3.1.1",
+            "scipy": "scipy==1.17.1",
+            "requests": "requests==2.34.2",
+            "pillow": "pillow==13.0.0",
+            "ipywidgets": "ipywidgets==8.1.9",
+            "anywidget": "anywidget==0.11.0",
+        },
+        ),
+        Framework(
+            "jax",
+            "JAX",
+            "python3",
+            "Python 3 (ipykernel)",
+            ".venv",
+            {
+            "jax": "jax==0.10.2",
+            "jaxlib": "jaxlib==0.10.2",
+            "flax": "flax==0.12.8",
+            "optax": "optax==0.2.8",
+            "tensorflow": "tensorflow-cpu==2.21.0",
+            "tensorflow-datasets": "tensorflow-datasets==4.9.10",
+            "numpy": "numpy==2.4.6",
+            "matplotlib": "matplotlib==3.11.2",
+            "pandas": "pandas==3.1.1",
+            "requests": "requests==2.34.2",
+        },
+        ),
+        Framework(
+            "tensorflow",
+            "TensorFlow",
+            "python3",
+            "Python 3 (ipykernel)",
+            ".venv",
+            {
+            "tensorflow": "tensorflow-cpu==2.21.0",
+            "numpy": "numpy==2.4.6",
+            "matplotlib": "matplotlib==3.11.2",
+            "pandas": "pandas==3.1.1",
+            "requests": "requests==2.34.2",
+        },
+        ),
+        Framework(
+            "mxnet",
+            "MXNet",
+            "mxnet",
+            "Python 3 (MXNet)",
+            ".venv-mxnet",
+            {
+            "mxnet": "mxnet==1.9.1",
+            "numpy": "numpy==1.23.5",
+            "matplotlib": "matplotlib==3.7.5",
+            "pandas": "pandas==2.0.3",
+            "requests": "requests==2.34.2",
+        },
+        ),
+    )
 }
+DEFAULT = next(iter(FRAMEWORKS))
+PACKAGES = {name: framework.packages for name, framework in FRAMEWORKS.items()}
+SETUP_MARKER = "#@setup"  # a page's cell that every notebook gets as its setup cell
+SETUP_CELL = """\
+# Installs what this notebook needs and the runtime lacks; no installed package changes.
+import importlib.util, os, subprocess, sys
+BOOK = "d2lsave @ git+{repository}"
+if importlib.util.find_spec("d2lsetup") is None:  # the book's installer, with d2lsave
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    os.environ.get("D2LSAVE_WHEEL", BOOK)], check=True)
+    importlib.invalidate_caches()
+from d2lsetup import glue, install_missing
+install_missing("{framework}")"""
+
+
+def setup_cell(framework: str = DEFAULT) -> str:
+    """The first code cell of `framework`'s notebooks, in place of a page's `#@setup` cell.
+
+    It has to run on its own in a fresh runtime, so it installs this module (with d2lsave)
+    before it can call it. `D2LSAVE_WHEEL` points it at a local wheel, as the runtime tests do.
+    """
+    if framework not in FRAMEWORKS:
+        raise ValueError(
+            f"framework={framework!r}: expected one of {', '.join(map(repr, FRAMEWORKS))}"
+        )
+    return SETUP_CELL.format(repository=REPOSITORY, framework=framework)
+
+
 MXNET_ELSEWHERE = f"""\
 MXNet 1.9.1 needs Python <= 3.11 and numpy < 1.24, and this runtime has Python {{python}} and
 numpy {{numpy}}. Make an environment for it:

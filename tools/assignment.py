@@ -41,6 +41,7 @@ import yaml
 
 from tools.book_notebooks import ROOT, display_path, is_notebook
 from tools.classroom import launch_links
+from tools.frameworks import DEFAULT, split
 
 SOURCES = ROOT / "assignments"
 STUDENT_COPIES = SOURCES / "student"
@@ -158,7 +159,7 @@ def source_notebook(md: Path) -> nbformat.NotebookNode:
     Cells get ids derived from their position, so that releasing twice writes the same bytes,
     and the jupytext pairing is dropped: a released notebook belongs to no `.md`.
     """
-    notebook = jupytext.read(md)
+    notebook = split(jupytext.read(md), DEFAULT, display_path(md))  # the setup cell written
     notebook.metadata.pop("jupytext", None)
     for index, cell in enumerate(notebook.cells):
         cell["id"] = f"cell-{index:02d}"

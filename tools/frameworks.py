@@ -42,19 +42,17 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from d2lsetup import DEFAULT, SETUP_MARKER, setup_cell
+from d2lsetup import FRAMEWORKS as DECLARED
 from tools.book_notebooks import display_path, toc_notebooks
 
-FRAMEWORKS = ("pytorch", "jax", "tensorflow", "mxnet")
-DEFAULT = "pytorch"
-TITLES = {"pytorch": "PyTorch", "jax": "JAX", "tensorflow": "TensorFlow", "mxnet": "MXNet"}
-PYTHON3 = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-# MXNet 1.9 needs numpy < 1.24, so it runs in an environment and a kernel of its own.
+FRAMEWORKS = tuple(DECLARED)
+TITLES = {name: framework.title for name, framework in DECLARED.items()}
 KERNELS = {
-    "pytorch": PYTHON3,
-    "jax": PYTHON3,
-    "tensorflow": PYTHON3,
-    "mxnet": {"display_name": "Python 3 (MXNet)", "language": "python", "name": "mxnet"},
+    name: {"display_name": fw.kernel_title, "language": "python", "name": fw.kernel}
+    for name, fw in DECLARED.items()
 }
+PYTHON3 = KERNELS[DEFAULT]
 MERGED_SUFFIX = ".tabs.json"
 TAB_LINE = re.compile(r"\A#@tab[ \t]+([^\n]*?)[ \t]*(?:\n|\Z)")
 DIRECTIVE = re.compile(
@@ -161,6 +159,8 @@ def split(
             if framework not in cell_frameworks(cell, where):
                 continue
             cell.source = without_tab_line(cell.source)
+            if cell.source.startswith(SETUP_MARKER):
+                cell.source = setup_cell(framework)
         elif cell.cell_type == "markdown":
             cell.source = prose_for(cell.source, framework, where).strip("\n")
             if not cell.source:
@@ -175,7 +175,7 @@ def framework_notebooks(md: Path) -> list[tuple[str, Path, nbformat.NotebookNode
     """(framework, derived path, cells from the source) for every framework of a page."""
     source = jupytext.read(md)
     if not is_multi_framework(source):
-        return [(DEFAULT, derived_notebook(md), source)]
+        return [(DEFAULT, derived_notebook(md), split(source, DEFAULT, display_path(md)))]
     return [
         (fw, derived_notebook(md, fw), split(source, fw, display_path(md))) for fw in FRAMEWORKS
     ]
