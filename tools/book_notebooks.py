@@ -56,12 +56,13 @@ def toc_notebooks(toc: Path = TOC) -> list[Path]:
 
 
 def package_digest(root: Path = ROOT) -> str:
-    """A sha256 over the generated package's Python files (names and bytes), in name order.
+    """A sha256 over the generated package's files (names and bytes), in name order.
 
     A page that imports the package must be executed again when this changes, even though its
     own cells did not.
     """
     digest = hashlib.sha256()
-    for path in sorted((root / PACKAGE).glob("*.py")):
+    package = root / PACKAGE
+    for path in sorted([*package.glob("*.py"), *package.glob("*.js")]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()

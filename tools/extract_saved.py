@@ -26,6 +26,7 @@ import re
 import subprocess
 import symtable
 import sys
+import tempfile
 import textwrap
 import tokenize
 from dataclasses import dataclass, field
@@ -474,22 +475,25 @@ def render_default_alias(framework: str = DEFAULT) -> str:
     )
 
 
-def _format(source: str, filename: str) -> str:
-    """Sort imports and format with ruff, using the project's ruff settings."""
-    ruff = [sys.executable, "-m", "ruff"]
-    for args in (["check", "--select", "I", "--fix", "--quiet"], ["format", "--quiet"]):
-        result = subprocess.run(
-            [*ruff, *args, "--stdin-filename", filename, "-"],
-            input=source,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise SaveError(f"ruff could not format {filename}:\n{result.stderr}")
-        source = result.stdout
-    return source
+def _formatted(files: dict[Path, str]) -> dict[Path, str]:
+    """The files with imports sorted and code formatted by ruff, with the project's settings,
+    in one ruff run per step over a scratch copy of the package."""
+    with tempfile.TemporaryDirectory(dir=ROOT) as scratch:
+        copies = {path: Path(scratch) / PACKAGE / path.name for path in files}
+        for path, copy in copies.items():
+            copy.parent.mkdir(exist_ok=True)
+            copy.write_text(files[path])
+        for args in (["check", "--select", "I", "--fix", "--quiet"], ["format", "--quiet"]):
+            result = subprocess.run(
+                [sys.executable, "-m", "ruff", *args, str(Path(scratch) / PACKAGE)],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                check=False,
+            )
+            if result.returncode != 0:
+                raise SaveError(f"ruff could not format {PACKAGE}:\n{result.stdout}{result.stderr}")
+        return {path: copy.read_text() for path, copy in copies.items()}
 
 
 def build_package() -> dict[Path, str]:
@@ -515,13 +519,18 @@ def build_package() -> dict[Path, str]:
         files[target] = render_module(saved, defined_in)
         if saved.framework == DEFAULT:  # `from d2lsave import x` means the PyTorch x
             defined_in.update({n: saved.module for b in saved.blocks for n in b.public_names})
-    return {path: _format(text, path.relative_to(ROOT).as_posix()) for path, text in files.items()}
+    files = _formatted(files)
+    for page in toc_notebooks():  # a page's front-end module ships beside its code
+        front_end = page.with_suffix(".js")
+        if front_end.exists():
+            files[PACKAGE_DIR / f"{page.stem.replace('-', '_')}.js"] = front_end.read_text()
+    return files
 
 
 def differences(files: dict[Path, str]) -> list[str]:
     """Unified diffs between the generated package and the files on disk."""
     diffs = []
-    on_disk = set(PACKAGE_DIR.glob("*.py"))
+    on_disk = {*PACKAGE_DIR.glob("*.py"), *PACKAGE_DIR.glob("*.js")}
     for path in sorted(on_disk | set(files)):
         old = path.read_text() if path.exists() else ""
         new = files.get(path, "")
@@ -546,10 +555,10 @@ def write_package(files: dict[Path, str]) -> list[Path]:
     PACKAGE_DIR.mkdir(exist_ok=True)
     written = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
     for path in written:
-        temporary = path.with_suffix(".py.tmp")
+        temporary = path.with_name(path.name + ".tmp")
         temporary.write_text(files[path])
         temporary.replace(path)
-    for stale in set(PACKAGE_DIR.glob("*.py")) - set(files):
+    for stale in {*PACKAGE_DIR.glob("*.py"), *PACKAGE_DIR.glob("*.js")} - set(files):
         stale.unlink()
     return written
 

@@ -269,7 +269,7 @@ def stable_widget_ids(notebook: nbformat.NotebookNode, name: str) -> nbformat.No
     return nbformat.from_dict(_replace_ids(dict(notebook), pattern, mapping))
 
 
-def execute(md: Path, framework: str = DEFAULT) -> nbformat.NotebookNode:
+def execute_notebook(md: Path, framework: str = DEFAULT) -> nbformat.NotebookNode:
     """The `.md`'s cells executed from a fresh kernel of their framework, with their outputs."""
     notebook = clear_outputs(sync(md, framework))
     notebook.metadata.pop("widgets", None)
@@ -296,14 +296,25 @@ def is_current(md: Path, notebook: nbformat.NotebookNode) -> bool:
     return executed and notebook.metadata.get(INPUTS_KEY) == inputs_digest(md, notebook)
 
 
+class StaleNotebook(RuntimeError):
+    """A notebook whose stored outputs were made from other inputs than its page's."""
+
+
 def refresh(
-    md: Path, everything: bool = False, framework: str = DEFAULT
+    md: Path, everything: bool = False, framework: str = DEFAULT, execute: bool = True
 ) -> tuple[str, nbformat.NotebookNode]:
-    """The notebook `make notebooks` writes, and whether it had to be executed for it."""
+    """The notebook `make notebooks` writes, and whether it had to be executed for it; with
+    `execute=False`, a notebook that would have to be is an error instead."""
     synced = sync(md, framework)
     if not everything and is_current(md, synced):
         return "unchanged", synced
-    return "executed", execute(md, framework)
+    if not execute:
+        raise StaleNotebook(
+            f"{display_path(paired_ipynb(md, framework))} was executed from other inputs than "
+            f"{display_path(md)} has now (its code, kernel or the d2lsave it imports): "
+            "run `make notebooks`"
+        )
+    return "executed", execute_notebook(md, framework)
 
 
 def write(md: Path, notebook: nbformat.NotebookNode, framework: str = DEFAULT) -> bool:

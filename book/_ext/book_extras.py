@@ -14,6 +14,8 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util.docutils import SphinxDirective
 
+from d2lsetup import FRAMEWORKS as DECLARED
+
 
 def drop_duplicate_scripts(
     app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any
@@ -68,7 +70,6 @@ def add_studio_lab_button(
 
 
 EXPORTED_NOTEBOOKS = "notebooks"  # tools/export_notebooks.py writes notebooks/<page>.ipynb
-MERGED_SUFFIX = ".tabs.json"  # a notebook page as the book renders it (tools/frameworks.py)
 
 
 def launch_exported_notebook(
@@ -176,8 +177,32 @@ def visit_hidden_cell(self: Any, node: Any) -> None:
     ]
 
 
-TITLES = {"pytorch": "PyTorch", "jax": "JAX", "tensorflow": "TensorFlow", "mxnet": "MXNet"}
-FRAMEWORKS = tuple(TITLES)  # as in tools/frameworks.py
+TITLES = {name: framework.title for name, framework in DECLARED.items()}
+FRAMEWORKS = tuple(TITLES)
+
+
+def framework_switch_data(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any
+) -> None:
+    """Tell book/_js/frameworks.js the frameworks, and hide every framework's content but the
+    reader's (PyTorch's, the default, without JavaScript), from the one declaration."""
+    default = FRAMEWORKS[0]
+    rules = [
+        f'html[data-framework="{name}"] :is({", ".join(f".tag_fw-{o}" for o in others)}),\n'
+        f'html[data-framework="{name}"] .fw-only:not(.fw-{name})'
+        for name in FRAMEWORKS
+        for others in [[other for other in FRAMEWORKS if other != name]]
+    ]
+    rules.append(
+        f"html:not([data-framework]) :is({', '.join(f'.tag_fw-{o}' for o in FRAMEWORKS[1:])}),\n"
+        f"html:not([data-framework]) .fw-only:not(.fw-{default})"
+    )
+    titles = json.dumps([[name, title] for name, title in TITLES.items()])
+    hidden = ",\n".join(rules)
+    context["metatags"] = context.get("metatags", "") + (
+        f"\n<script>window.BOOK_FRAMEWORKS = {titles};</script>"
+        f"\n<style>{hidden} {{ display: none !important; }}</style>\n"
+    )
 
 
 class FrameworkDirective(SphinxDirective):
@@ -279,6 +304,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     # After the Studio Lab entry, so that it is redirected too.
     app.connect("html-page-context", launch_exported_notebook, priority=503)
     app.connect("html-page-context", add_book_pdf_link, priority=503)
+    app.connect("html-page-context", framework_switch_data)
     app.connect("build-finished", refresh_static_files)
     # Font Awesome's fonts, cut down to the book's icons (book/_ext/icon_fonts.py)
     app.setup_extension("icon_fonts")

@@ -6,13 +6,9 @@
 (function () {
   "use strict";
   var KEY = "d2l-framework";
-  var FRAMEWORKS = [
-    ["pytorch", "PyTorch"],
-    ["jax", "JAX"],
-    ["tensorflow", "TensorFlow"],
-    ["mxnet", "MXNet"],
-  ];
-  var DEFAULT = "pytorch";
+  // [name, title] of each framework, the default first (book/_ext/book_extras.py)
+  var FRAMEWORKS = window.BOOK_FRAMEWORKS || [["pytorch", "PyTorch"]];
+  var DEFAULT = FRAMEWORKS[0][0];
 
   function known(name) {
     return FRAMEWORKS.some(function (f) { return f[0] === name; });
@@ -44,7 +40,8 @@
   }
 
   // <page>.ipynb is PyTorch's notebook; <page>.<framework>.ipynb another framework's.
-  var NOTEBOOK = /\/([^/?#]+?)(?:\.(?:jax|tensorflow|mxnet))?\.ipynb$/;
+  var NOTEBOOK = new RegExp("/([^/?#]+?)(?:\\.(?:" +
+    FRAMEWORKS.slice(1).map(function (f) { return f[0]; }).join("|") + "))?\\.ipynb$");
 
   function retargetLaunchLinks(name) {
     // only where every code cell is one framework's: a page of PyTorch code with additions

@@ -1,9 +1,10 @@
-"""One source, four frameworks: splitting a page into notebooks and merging them back."""
+"""One source, several frameworks: splitting a page into notebooks and merging them back."""
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 import textwrap
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,16 +15,10 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from tools import frameworks, notebooks
-from tools.frameworks import (
-    FRAMEWORKS,
-    FrameworkError,
-    derived_notebook,
-    merge,
-    prose_for,
-    split,
-)
-from tools.setup_cell import SETUP_CELLS
+import d2lsetup
+from tools import frameworks, notebooks, render
+from tools.frameworks import FRAMEWORKS, FrameworkError, derived_notebook, prose_for, split
+from tools.render import merge
 
 PAGE = textwrap.dedent(
     """\
@@ -180,11 +175,11 @@ def test_merge_gives_each_framework_its_own_glue_and_figure(tmp_path):
 
 def test_a_glue_directive_pastes_the_output_of_the_framework_that_computes_it():
     prose = "Intro.\n\n```{glue} explorer\n```\n\nMore: {glue:text}`n`.\n"
-    merged = frameworks.merged_prose(prose, set(), shared=("pytorch",))
+    merged = render.merged_prose(prose, set(), shared=("pytorch",))
     assert "```{glue} pytorch.explorer\n```" in merged
     assert "{glue:text}`pytorch.n`" in merged
     with pytest.raises(FrameworkError, match="glue directive of `explorer` pastes one output"):
-        frameworks.merged_prose(prose, set(), shared=FRAMEWORKS)
+        render.merged_prose(prose, set(), shared=FRAMEWORKS)
 
 
 STALE = r"page\.md changed since .*page\.{}ipynb was executed .*: run `make notebooks`"
@@ -231,18 +226,18 @@ def test_merging_the_book_stops_at_a_stale_page_and_names_it(tmp_path, monkeypat
     stale.write_text(ONE_FRAMEWORK)
     executed(fresh)
     executed(stale)
-    frameworks.write_merged(stale)
+    render.write_merged(stale)
     stale.write_text(ONE_FRAMEWORK.replace('glue("x", x)', 'glue("x", 2)'))
-    monkeypatch.setattr(frameworks, "toc_notebooks", lambda: [fresh, stale])
-    assert frameworks.main(["merge"]) == 1
+    monkeypatch.setattr(render, "toc_notebooks", lambda: [fresh, stale])
+    assert render.write_all() == 1
     assert re.search(r"b\.md changed since .*b\.ipynb was executed", capsys.readouterr().err)
-    assert frameworks.merged_page(fresh).exists()
-    assert not frameworks.merged_page(stale).exists()  # no build renders it as it was
+    assert render.merged_page(fresh).exists()
+    assert not render.merged_page(stale).exists()  # no build renders it as it was
 
 
 def refreshed(md: Path, monkeypatch) -> dict[str, str]:
     """What `make notebooks` would do with each of the page's notebooks; none is executed."""
-    monkeypatch.setattr(notebooks, "execute", lambda md, framework: nbformat.v4.new_notebook())
+    monkeypatch.setattr(notebooks, "execute_notebook", lambda md, fw: nbformat.v4.new_notebook())
     return {fw: notebooks.refresh(md, framework=fw)[0] for fw in frameworks.page_frameworks(md)}
 
 
@@ -263,10 +258,10 @@ def test_make_notebooks_executes_exactly_the_notebooks_whose_inputs_changed(tmp_
 def test_a_removed_merged_page_is_written_again_and_an_unchanged_one_left(tmp_path):
     md = page(tmp_path)
     executed(md)
-    assert frameworks.write_merged(md) is True
-    assert frameworks.write_merged(md) is False  # unchanged: Sphinx does not reread it
-    frameworks.merged_page(md).unlink()
-    assert frameworks.write_merged(md) is True and frameworks.merged_page(md).exists()
+    assert render.write_merged(md) is True
+    assert render.write_merged(md) is False  # unchanged: Sphinx does not reread it
+    render.merged_page(md).unlink()
+    assert render.write_merged(md) is True and render.merged_page(md).exists()
 
 
 def test_merge_names_a_missing_notebook(tmp_path):
@@ -286,7 +281,7 @@ def test_the_book_renders_the_merged_pages_not_the_sources(monkeypatch):
     exclude_notebook_pages(SimpleNamespace(confdir=str(ROOT)), config)
     notebook_pages = [md.relative_to(ROOT).as_posix() for md in frameworks.toc_notebooks()]
     assert sorted(config.exclude_patterns) == sorted(["**/*.ipynb", *notebook_pages])
-    assert frameworks.MERGED_SUFFIX in CONFIG["sphinx"]["config"]["nb_custom_formats"]
+    assert render.MERGED_SUFFIX in CONFIG["sphinx"]["config"]["nb_custom_formats"]
 
 
 def test_the_book_executes_no_notebook():
@@ -298,23 +293,23 @@ def test_the_book_executes_no_notebook():
 def test_each_frameworks_notebook_opens_with_its_setup_cell(md, framework):
     notebook = dict((fw, nb) for fw, _, nb in frameworks.framework_notebooks(md))[framework]
     first = next(cell for cell in notebook.cells if cell.cell_type == "code")
-    assert first.source == SETUP_CELLS[framework]
+    assert first.source == d2lsetup.setup_cell(framework)
     assert "hide-cell" in first.metadata.get("tags", [])
 
 
 def test_the_merged_page_is_not_committed():
     ignored = (ROOT / ".gitignore").read_text()
-    assert f"book/*{frameworks.MERGED_SUFFIX}" in ignored.splitlines()
+    assert f"book/*{render.MERGED_SUFFIX}" in ignored.splitlines()
 
 
 def test_merged_json_is_a_notebook_myst_nb_can_read(tmp_path):
     md = page(tmp_path)
     executed(md)
-    frameworks.write_merged(md)
-    text = frameworks.merged_page(md).read_text()
+    render.write_merged(md)
+    text = render.merged_page(md).read_text()
     nbformat.validate(nbformat.reads(text, as_version=4))
     assert json.loads(text)["metadata"]["kernelspec"]["name"] == "python3"
-    assert frameworks.write_merged(md) is False  # unchanged: not rewritten
+    assert render.write_merged(md) is False  # unchanged: not rewritten
 
 
 def test_the_pytorch_modules_import_no_other_frameworks_module():
@@ -325,3 +320,60 @@ def test_the_pytorch_modules_import_no_other_frameworks_module():
             continue
         text = module.read_text()
         assert not re.search(rf"^\s*(from|import) d2lsave\.({others})\b", text, re.M), module.name
+
+
+def test_without_execution_a_stale_notebook_is_an_error_naming_the_command(tmp_path):
+    md = page(tmp_path)
+    executed(md)
+    md.write_text(PAGE.replace('x = "mxnet"', 'x = "changed"'))
+    assert notebooks.refresh(md, framework="jax", execute=False)[0] == "unchanged"
+    with pytest.raises(notebooks.StaleNotebook, match=r"page\.mxnet\.ipynb .* `make notebooks`"):
+        notebooks.refresh(md, framework="mxnet", execute=False)
+
+
+@pytest.fixture
+def fifth_framework(monkeypatch):
+    """The book with a fifth framework declared, as a new framework is added: one entry in
+    d2lsetup.FRAMEWORKS (and its cells); every module that derives from it is reloaded."""
+    import importlib
+
+    declared = {
+        **d2lsetup.FRAMEWORKS,
+        "numpy": d2lsetup.Framework("numpy", "NumPy", "python3", "Python 3", ".venv", {}),
+    }
+    monkeypatch.setattr(d2lsetup, "FRAMEWORKS", declared)
+    monkeypatch.syspath_prepend(str(ROOT / "book" / "_ext"))
+    import book_extras
+
+    saved = {module: dict(vars(module)) for module in (frameworks, render)}
+    yield [importlib.reload(module) for module in (frameworks, render, book_extras)]
+    monkeypatch.undo()
+    for module, names in saved.items():  # the very objects other tests imported
+        vars(module).clear()
+        vars(module).update(names)
+    sys.modules.pop("book_extras")
+
+
+def test_a_declared_framework_gets_its_cells_setup_glue_and_switch(tmp_path, fifth_framework):
+    fw, rendered, extras = fifth_framework
+    text = PAGE.replace(
+        "# A Page\n", "# A Page\n\n```{code-cell} ipython3\n#@tab all\n#@setup\n```\n"
+    )
+    md = page(tmp_path, text.replace("#@tab mxnet", "#@tab mxnet, numpy"))
+    notebook = dict((name, nb) for name, _, nb in fw.framework_notebooks(md))["numpy"]
+    assert code(notebook) == [
+        d2lsetup.setup_cell("numpy"),
+        'x = "mxnet"',
+        'glue("x", x)',
+        "print(x)",
+    ]
+    executed(md)
+    merged = rendered.merge(md)
+    prose = next(cell.source for cell in merged.cells if "The value" in cell.source)
+    assert "[{glue:text}`numpy.x`]{.fw-only .fw-numpy}" in prose
+    assert sum("fw-numpy" in cell.metadata.get("tags", []) for cell in merged.cells) == 4
+    context = {}
+    extras.framework_switch_data(None, "page", "page.html", context, None)
+    assert '["numpy", "NumPy"]' in context["metatags"]
+    assert 'html[data-framework="numpy"] .fw-only:not(.fw-numpy)' in context["metatags"]
+    assert ".tag_fw-numpy" in context["metatags"].split('html[data-framework="pytorch"]')[1]
