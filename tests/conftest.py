@@ -7,7 +7,6 @@ build or JupyterLab.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -62,35 +61,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
 
 
-# `make` options that take the environments and npm's install as made, so that a test runs
-# make's later steps without installing anything.
-ENVIRONMENTS_AS_MADE = tuple(
-    option
-    for stamp in (".venv/.installed", ".venv-mxnet/.installed", "node_modules/.package-lock.json")
-    for option in ("-o", stamp)
-)
-
-
-def outside_make(**variables: str) -> dict[str, str]:
-    """This process's environment without the settings of a `make` it may run under (make
-    test's jobserver and command-line variables), plus `variables`."""
-    inherited = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "PDF"}
-    environment = {key: value for key, value in os.environ.items() if key not in inherited}
-    return environment | variables
-
-
 def run_here(*command: str) -> subprocess.CompletedProcess:
     """A command of this environment, run in the repository, its output captured."""
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
 
 
 def build_book() -> subprocess.CompletedProcess:
-    """Build the book exactly as `make book` does, with warnings as errors."""
-    merged = run_here(sys.executable, "-m", "tools.frameworks", "merge")
-    if merged.returncode != 0:
-        return merged
-    jupyter_book = str(Path(sys.executable).parent / "jupyter-book")
-    return run_here(jupyter_book, "build", ".", "--warningiserror", "--keep-going")
+    """Build the book as `make book ARGS=--no-pdf` does: web assets, merged pages, Sphinx."""
+    return run_here(sys.executable, "-m", "tools", "book", "--no-pdf")
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,6 @@ the page, the cell and the construct, so nothing reaches a reader as raw MyST.
 
 from __future__ import annotations
 
-import argparse
 import ast
 import hashlib
 import re
@@ -611,20 +610,7 @@ def write_all(export_dir: Path = EXPORT_DIR) -> list[tuple[Path, bool]]:
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument(
-        "--check", action="store_true", help="report exports that differ; write nothing"
-    )
-    args = parser.parse_args(argv)
-    if args.check:
-        stale = [
-            display_path(path)
-            for path, text in export_all().items()
-            if not path.exists() or path.read_text() != text
-        ]
-        print("\n".join(f"{name} differs: run `make export`" for name in stale) or "up to date")
-        return 1 if stale else 0
+def main() -> int:
     for path, changed in write_all():
         state = "removed" if not path.exists() else "written" if changed else "unchanged"
         print(f"{state}: {display_path(path)}")

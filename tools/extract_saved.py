@@ -15,11 +15,8 @@ Marking rules:
 
 from __future__ import annotations
 
-import argparse
 import ast
 import builtins
-import difflib
-import inspect
 import io
 import keyword
 import re
@@ -527,28 +524,6 @@ def build_package() -> dict[Path, str]:
     return files
 
 
-def differences(files: dict[Path, str]) -> list[str]:
-    """Unified diffs between the generated package and the files on disk."""
-    diffs = []
-    on_disk = {*PACKAGE_DIR.glob("*.py"), *PACKAGE_DIR.glob("*.js")}
-    for path in sorted(on_disk | set(files)):
-        old = path.read_text() if path.exists() else ""
-        new = files.get(path, "")
-        if old != new:
-            name = path.relative_to(ROOT).as_posix()
-            diffs.append(
-                "".join(
-                    difflib.unified_diff(
-                        old.splitlines(True),
-                        new.splitlines(True),
-                        f"{name} (committed)",
-                        f"{name} (generated)",
-                    )
-                )
-            )
-    return diffs
-
-
 def write_package(files: dict[Path, str]) -> list[Path]:
     """Replace the package with the generated files, each written atomically and only if its
     text changes; the files written."""
@@ -563,27 +538,12 @@ def write_package(files: dict[Path, str]) -> list[Path]:
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=inspect.cleandoc(__doc__).splitlines()[0])
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="exit 1, showing the diff, if the committed package differs from the notebooks",
-    )
-    args = parser.parse_args(argv)
+def main() -> int:
     try:
         files = build_package()
     except SaveError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if args.check:
-        diffs = differences(files)
-        if diffs:
-            print("".join(diffs))
-            print(f"{PACKAGE} is out of date with the notebooks: run `{COMMAND}`.", file=sys.stderr)
-            return 1
-        print(f"{PACKAGE} matches the notebooks.")
-        return 0
     for path in write_package(files):
         print(f"wrote {path.relative_to(ROOT)}")
     return 0

@@ -11,7 +11,6 @@ no jupytext pairing, so that saving it in JupyterLab never rewrites the `.md`.
   its inputs changed: its code cells, its kernel, or the `d2lsave` it imports. The digest of
   those inputs is stored in the notebook, so that a second run with nothing changed, on any
   clone, leaves every file byte-identical (`--all` runs every notebook regardless);
-* `check` reports every pair whose cells differ (used by the tests).
 
 Why not `jupytext --sync` or `jupytext --update --to ipynb`: `--sync` follows the pairing in
 both directions by timestamp. `--update` merges exactly as `sync` below does (both call
@@ -66,59 +65,6 @@ def imports_package(notebook: nbformat.NotebookNode) -> bool:
     return any(
         cell.cell_type == "code" and IMPORTS_PACKAGE.search(cell.source) for cell in notebook.cells
     )
-
-
-def _cells(notebook: nbformat.NotebookNode) -> list[tuple[str, str, dict]]:
-    """What the pairing must preserve of each cell: its type, source and metadata."""
-    return [
-        (
-            cell.cell_type,
-            cell.source.strip("\n"),
-            {k: v for k, v in cell.metadata.items() if k not in IGNORED_CELL_METADATA},
-        )
-        for cell in notebook.cells
-    ]
-
-
-def pairing_problems(md: Path) -> list[str]:
-    """Why the `.ipynb` files derived from `md` are not its faithful copies; empty when they are."""
-    return [problem for fw in page_frameworks(md) for problem in _pairing_problems(md, fw)]
-
-
-def _pairing_problems(md: Path, framework: str) -> list[str]:
-    ipynb = paired_ipynb(md, framework)
-    name = display_path(ipynb)
-    if not ipynb.exists():
-        return [f"{name} is missing: run `make sync`"]
-    expected = _cells(source_cells(md, framework))
-    notebook = nbformat.read(ipynb, as_version=4)
-    actual = _cells(notebook)
-    problems = []
-    if len(expected) != len(actual):
-        problems.append(f"{name} has {len(actual)} cells, its .md has {len(expected)}")
-    for index, (want, got) in enumerate(zip(expected, actual, strict=False)):
-        if want != got:
-            problems.append(f"{name}, cell {index}: differs from the .md ({_describe(want, got)})")
-            break
-    if notebook.metadata.get("jupytext", {}).get("formats"):
-        problems.append(f"{name} is paired to its .md, so Lab would write back: run `make sync`")
-    missing_outputs = [
-        i
-        for i, cell in enumerate(notebook.cells)
-        if cell.cell_type == "code" and cell.source.strip() and cell.execution_count is None
-    ]
-    if missing_outputs:
-        problems.append(
-            f"{name}: cells {missing_outputs} were never executed: run `make notebooks`"
-        )
-    return problems
-
-
-def _describe(want: tuple, got: tuple) -> str:
-    for label, a, b in zip(("type", "source", "metadata"), want, got, strict=True):
-        if a != b:
-            return f"{label}: .md has {a!r:.80}, .ipynb has {b!r:.80}"
-    return "unknown"
 
 
 def unpaired(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -331,15 +277,11 @@ def write(md: Path, notebook: nbformat.NotebookNode, framework: str = DEFAULT) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Derive each paired .ipynb from its .md.")
-    parser.add_argument("action", choices=["sync", "execute", "check"])
+    parser.add_argument("action", choices=["sync", "execute"])
     parser.add_argument("pages", nargs="*", type=Path, help="default: every notebook in _toc.yml")
     parser.add_argument("--all", action="store_true", help="execute even unchanged notebooks")
     args = parser.parse_args(argv)
     pages = [page.resolve() for page in args.pages] or toc_notebooks()
-    if args.action == "check":
-        problems = [problem for page in pages for problem in pairing_problems(page)]
-        print("\n".join(problems) or "every .ipynb matches its .md")
-        return 1 if problems else 0
     for page in pages:
         for framework in page_frameworks(page):
             if args.action == "execute":

@@ -220,3 +220,7 @@ def write_all() -> int:
             print(error, file=sys.stderr)
             stale = True
     return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(write_all())

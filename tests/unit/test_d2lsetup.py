@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 import d2lsetup
-from tools import setup_cell
 
 
 class Pip:
@@ -91,23 +90,14 @@ def test_glue_outside_the_book_shows_the_value(monkeypatch):
     assert shown == [0.01]
 
 
-def test_rewriting_a_page_gives_each_framework_its_cell_and_changes_nothing_else():
-    old = (
-        "Intro.\n\n```{code-cell} ipython3\n:tags: [hide-cell]\n\n# Setup for Colab: old\n"
-        "import os\n```\n\n```{code-cell} ipython3\n:tags: [hide-cell]\n\n#@tab jax\n"
-        "# Setup for Colab: old\nimport os\n```\n\n```{code-cell} ipython3\nx = 1\n```\n"
-    )
-    new = setup_cell.with_setup_cells(old)
-    assert setup_cell.SETUP_CELLS["pytorch"] in new
-    assert f"#@tab jax\n{setup_cell.SETUP_CELLS['jax']}\n```" in new
-    assert "old" not in new and new.endswith("```{code-cell} ipython3\nx = 1\n```\n")
-    assert setup_cell.with_setup_cells(new) == new
+@pytest.mark.parametrize("framework", d2lsetup.FRAMEWORKS)
+def test_each_setup_cell_installs_the_book_then_its_framework(framework):
+    cell = d2lsetup.setup_cell(framework)
+    compile(cell, "setup cell", "exec")  # it runs on its own, before anything is installed
+    assert f'BOOK = "d2lsave @ git+{d2lsetup.REPOSITORY}"' in cell
+    assert cell.endswith(f'install_missing("{framework}")')
 
 
-def test_every_page_holds_the_setup_cells_the_command_writes():
-    stale = [
-        md.name
-        for md in setup_cell.pages()
-        if setup_cell.with_setup_cells(md.read_text()) != md.read_text()
-    ]
-    assert stale == [], f"run `python -m tools.setup_cell`: {stale}"
+def test_a_setup_cell_for_an_unknown_framework_names_the_ones_accepted():
+    with pytest.raises(ValueError, match="framework='torch': expected one of 'pytorch'"):
+        d2lsetup.setup_cell("torch")

@@ -1,4 +1,4 @@
-"""The exported notebooks (`notebooks/`, `make export`): current, plain Markdown, same code."""
+"""The exported notebooks (`notebooks/`, made by `make notebooks`): plain Markdown, same code."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ import nbformat
 import pytest
 from markdown_it import MarkdownIt
 
-from tests.conftest import ROOT
+import d2lsetup
 from tools import export_notebooks as export
 from tools.book_notebooks import toc_notebooks
-from tools.setup_cell import SETUP_CELL
 
 NOTEBOOKS = toc_notebooks()
 EXPORTS = {md: export.exported_path(md) for md in NOTEBOOKS}
@@ -56,22 +55,6 @@ def markdown_cells(path: Path) -> list[str]:
 
 def read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
-
-
-@pytest.fixture(scope="module")
-def exported() -> dict[Path, str]:
-    """What `make export` writes now, computed in memory."""
-    return export.export_all()
-
-
-def test_every_exported_notebook_is_current(exported):
-    stale = [
-        str(path.relative_to(ROOT))
-        for path, text in exported.items()
-        if not path.exists() or path.read_text() != text
-    ]
-    assert stale == [], "run `make export`"
-    assert sorted(export.EXPORT_DIR.glob("*.ipynb")) == sorted(exported)
 
 
 @pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.name)
@@ -135,7 +118,7 @@ def test_code_cells_and_outputs_are_kept(md):
     ours = [c for c in read(EXPORTS[md]).cells if c.cell_type == "code"]
     assert [(c.source, c.outputs) for c in ours] == [(c.source, c.outputs) for c in book]
     setup = ours[0]
-    assert setup.source == SETUP_CELL and "hide-cell" in setup.metadata["tags"]
+    assert setup.source == d2lsetup.setup_cell() and "hide-cell" in setup.metadata["tags"]
     assert setup.metadata["jupyter"]["source_hidden"] is True
 
 

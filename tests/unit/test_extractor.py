@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
+import types
 
 import pytest
 
@@ -113,7 +115,13 @@ def test_a_mark_on_no_statement_is_an_error(tmp_path):
         read_notebook(path)
 
 
-def test_registrations_are_kept_but_not_exported(tmp_path):
+def test_registrations_are_kept_but_not_exported(tmp_path, monkeypatch):
+    def add_to_class(cls):  # d2l's decorator, without importing torch for it
+        return lambda method: setattr(cls, method.__name__, method)
+
+    d2l = types.ModuleType("d2l")
+    d2l.torch = types.SimpleNamespace(add_to_class=add_to_class)
+    monkeypatch.setitem(sys.modules, "d2l", d2l)
     saved = saved_from(
         tmp_path,
         "from d2l import torch as d2l",

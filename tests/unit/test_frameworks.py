@@ -14,8 +14,8 @@ import nbformat
 import pytest
 import yaml
 
-from tests.conftest import ROOT
 import d2lsetup
+from tests.conftest import ROOT
 from tools import frameworks, notebooks, render
 from tools.frameworks import FRAMEWORKS, FrameworkError, derived_notebook, prose_for, split
 from tools.render import merge

@@ -100,7 +100,7 @@ def page(tmp_path):
 
 def test_unchanged_notebooks_are_not_executed_again(page, monkeypatch):
     runs = []
-    monkeypatch.setattr(notebooks, "execute", _fake_execute(runs))
+    monkeypatch.setattr(notebooks, "execute_notebook", _fake_execute(runs))
     what, notebook = notebooks.refresh(page)
     assert what == "executed"
     assert notebooks.write(page, notebook) is True
@@ -114,7 +114,7 @@ def test_unchanged_notebooks_are_not_executed_again(page, monkeypatch):
 
 
 def test_a_page_that_imports_d2lsave_runs_again_when_d2lsave_changes(page, monkeypatch):
-    monkeypatch.setattr(notebooks, "execute", _fake_execute([]))
+    monkeypatch.setattr(notebooks, "execute_notebook", _fake_execute([]))
     page.write_text(
         page.read_text().replace("import ipywidgets", "import ipywidgets\nimport d2lsave")
     )
