@@ -28,6 +28,7 @@ COMMANDS = {
     "assignment": ((), "the student release and the teacher's course: _build/assignment/"),
     "grade": (("bubblewrap",), "grade one folder per student: _build/assignment/grades.csv"),
     "classroom": ((), "zip the launchable notebooks for a class: _build/classroom.zip"),
+    "lab": (("frameworks",), "JupyterLab on book/, where the .md pages open as notebooks"),
     "env": (("frameworks", "node", "chromium", "bubblewrap"), "make every environment"),
 }  # fmt: skip
 
@@ -38,6 +39,21 @@ def in_book_env(argv: list[str], needs: tuple[str, ...]) -> None:
     if Path(sys.prefix).resolve() != env.VENV.resolve():
         os.environ.setdefault("MPLCONFIGDIR", str(env.MPLCONFIGDIR))
         os.execv(env.PYTHON, [str(env.PYTHON), "-m", "tools", *argv])
+
+
+def lab_command() -> list[str]:
+    """JupyterLab on book/, with the settings that open a page's `.md` as a notebook, whose
+    saving writes the `.md` only (lab-settings/overrides.json)."""
+    root = ["--allow-root"] if os.geteuid() == 0 else []
+    settings = env.ROOT / "lab-settings"
+    jupyter = Path(sys.executable).parent / "jupyter"
+    return [
+        str(jupyter),
+        "lab",
+        "--notebook-dir=book",
+        f"--LabApp.app_settings_dir={settings}",
+        *root,
+    ]
 
 
 def build_book(pdf: bool) -> int:
@@ -87,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return assignment.main(["release"] if args.command == "assignment" else
                                ["grade", *args.options])  # fmt: skip
+    if args.command == "lab":
+        return subprocess.run(lab_command(), cwd=env.ROOT).returncode
     if args.command == "classroom":
         from tools import classroom
 

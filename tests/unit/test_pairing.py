@@ -17,6 +17,7 @@ from jupyterlab_server.settings_utils import _get_overrides
 
 from tests.conftest import ROOT
 from tools import notebooks
+from tools.__main__ import lab_command
 from tools.book_notebooks import toc_notebooks
 
 PAGE = toc_notebooks()[0]
@@ -106,4 +107,4 @@ def test_lab_opens_pages_as_notebooks():
     assert error == ""
     viewers = overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
     assert viewers["markdown"] == "Jupytext Notebook"
-    assert "--LabApp.app_settings_dir=$(CURDIR)/lab-settings" in (ROOT / "Makefile").read_text()
+    assert f"--LabApp.app_settings_dir={ROOT / 'lab-settings'}" in lab_command()
