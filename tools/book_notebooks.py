@@ -8,12 +8,11 @@ package that changes whenever its code does.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
-
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TOC = ROOT / "_toc.yml"
@@ -21,6 +20,26 @@ PACKAGE = "d2lsave"
 IMPORTS_PACKAGE = re.compile(
     rf"^\s*(?:from\s+{PACKAGE}(?:\.\w+)*\s+import|import\s+{PACKAGE}\b)", re.M
 )
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write a derived file atomically (no reader sees half of it), and only if its text
+    changes, so that regenerating twice leaves the second time untouched; whether it did."""
+    if path.exists() and path.read_text() == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text)
+    temporary.replace(path)
+    return True
+
+
+@functools.cache
+def config() -> dict:
+    """The book's `_config.yml`, read once."""
+    import yaml
+
+    return yaml.safe_load((ROOT / "_config.yml").read_text())
 
 
 def display_path(path: Path) -> str:
@@ -39,6 +58,8 @@ def _toc_files(entry: dict) -> Iterator[str]:
 
 def toc_pages(toc: Path = TOC) -> list[Path]:
     """Every page of the book as a source path, in reading order."""
+    import yaml  # not at the top: tools/env.py runs this module before yaml is installed
+
     tree = yaml.safe_load(toc.read_text())
     files = [tree["root"], *_toc_files(tree)]
     return [(toc.parent / name).with_suffix(".md") for name in files]

@@ -25,9 +25,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tools.book_notebooks import ROOT
 from tools.pip_sources import source_options
 
-ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / "bin" / "python"
 MPLCONFIGDIR = ROOT / "_build" / "matplotlib"
@@ -102,7 +102,7 @@ def framework_envs() -> None:
             _python_env(folder, python, inputs[0].name, inputs[1].name)
             run(folder / "bin" / "python", "-m", "ipykernel", "install", "--prefix", VENV,
                 "--name", framework.kernel, "--display-name", framework.kernel_title,
-                stdout=subprocess.DEVNULL)  # fmt: skip
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
         _made(folder / ".inputs", [*inputs, ROOT / "requirements-nodeps.txt"], make)
 

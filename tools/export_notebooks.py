@@ -37,7 +37,8 @@ import jupytext
 import nbformat
 import yaml
 
-from tools.book_notebooks import ROOT, display_path, toc_notebooks, toc_pages
+from tools.book_notebooks import ROOT, display_path, toc_notebooks, toc_pages, write_if_changed
+from tools.book_notebooks import config as book_config
 from tools.frameworks import DEFAULT, derived_notebook, launched_frameworks
 
 EXPORT_DIR = ROOT / "notebooks"
@@ -81,7 +82,7 @@ def book_url(config_path: Path = CONFIG) -> str:
     `html.baseurl` in `_config.yml` when set; otherwise the GitHub Pages address of the
     repository that `repository.url` names (`https://<owner>.github.io/<name>/`).
     """
-    config = yaml.safe_load(config_path.read_text()) or {}
+    config = yaml.safe_load(config_path.read_text()) if config_path != CONFIG else book_config()
     base = (config.get("html") or {}).get("baseurl") or ""
     if base:
         return base.rstrip("/") + "/"
@@ -597,13 +598,7 @@ def export_all(pages: list[Path] | None = None, export_dir: Path = EXPORT_DIR) -
 def write_all(export_dir: Path = EXPORT_DIR) -> list[tuple[Path, bool]]:
     """Write the exports, each only if its bytes change, and remove stale ones."""
     files = export_all(export_dir=export_dir)
-    export_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for path, text in files.items():
-        changed = not path.exists() or path.read_text() != text
-        if changed:
-            path.write_text(text)
-        written.append((path, changed))
+    written = [(path, write_if_changed(path, text)) for path, text in files.items()]
     for stale in sorted(set(export_dir.glob("*.ipynb")) - set(files)):
         stale.unlink()
         written.append((stale, True))

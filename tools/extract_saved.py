@@ -33,7 +33,7 @@ import jupytext
 import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
-from tools.book_notebooks import ROOT, display_path, toc_notebooks
+from tools.book_notebooks import ROOT, display_path, toc_notebooks, write_if_changed
 from tools.frameworks import DEFAULT, TITLES, framework_notebooks
 
 PACKAGE = "d2lsave"
@@ -527,12 +527,7 @@ def build_package() -> dict[Path, str]:
 def write_package(files: dict[Path, str]) -> list[Path]:
     """Replace the package with the generated files, each written atomically and only if its
     text changes; the files written."""
-    PACKAGE_DIR.mkdir(exist_ok=True)
-    written = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
-    for path in written:
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(files[path])
-        temporary.replace(path)
+    written = [path for path, text in files.items() if write_if_changed(path, text)]
     for stale in {*PACKAGE_DIR.glob("*.py"), *PACKAGE_DIR.glob("*.js")} - set(files):
         stale.unlink()
     return written

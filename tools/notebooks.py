@@ -34,7 +34,7 @@ import nbformat
 from jupytext.combine import combine_inputs_with_outputs
 from nbclient import NotebookClient
 
-from tools.book_notebooks import display_path, package_digest, toc_notebooks
+from tools.book_notebooks import display_path, package_digest, toc_notebooks, write_if_changed
 from tools.frameworks import DEFAULT, derived_notebook, framework_notebooks, page_frameworks
 
 IGNORED_CELL_METADATA = {"execution", "scrolled", "collapsed", "jp-MarkdownHeadingCollapsed"}
@@ -266,13 +266,7 @@ def refresh(
 def write(md: Path, notebook: nbformat.NotebookNode, framework: str = DEFAULT) -> bool:
     """Write the derived `.ipynb` atomically, and only if its bytes change; whether they did."""
     target = paired_ipynb(md, framework)
-    text = jupytext.writes(notebook, fmt="ipynb")
-    if target.exists() and target.read_text() == text:
-        return False
-    temporary = target.with_suffix(".ipynb.tmp")
-    temporary.write_text(text)
-    temporary.replace(target)
-    return True
+    return write_if_changed(target, jupytext.writes(notebook, fmt="ipynb"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ import jupytext
 import nbformat
 
 from tools import notebooks
-from tools.book_notebooks import display_path, toc_notebooks
+from tools.book_notebooks import display_path, toc_notebooks, write_if_changed
 from tools.frameworks import (
     DEFAULT,
     DIRECTIVE,
@@ -200,12 +200,7 @@ def write_merged(md: Path) -> bool:
     """Write `<page>.tabs.json` if its content changes (Sphinx rereads a page by its time)."""
     target = merged_page(md)
     text = json.dumps(merge(md), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    if target.exists() and target.read_text() == text:
-        return False
-    temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(text)
-    temporary.replace(target)
-    return True
+    return write_if_changed(target, text)
 
 
 def write_all() -> int:
