@@ -18,7 +18,7 @@ BESIDE = nbval or colab
 help:
 	@$(TOOLS) --help
 
-book notebooks pdf assignment classroom lab env:
+book notebooks pdf assignment classroom lab lock env:
 	$(TOOLS) $@ $(ARGS)
 
 grade:
@@ -44,12 +44,6 @@ test-rest:
 
 bench: book
 	$(PY) -m tools.bench
-
-# Resolve the constraints again from the requirements (ARGS=--upgrade moves every pin).
-lock: env
-	for name in "" -mxnet; do .venv/bin/uv pip compile $$($(PY) -m tools.pip_sources \
-	  --indexes-only) --python-version 3.11 $(ARGS) --custom-compile-command "make lock" \
-	  requirements$$name.txt -o constraints$$name.txt; done
 
 clean:
 	rm -rf _build

@@ -29,6 +29,7 @@ COMMANDS = {
     "grade": (("bubblewrap",), "grade one folder per student: _build/assignment/grades.csv"),
     "classroom": ((), "zip the launchable notebooks for a class: _build/classroom.zip"),
     "lab": (("frameworks",), "JupyterLab on book/, where the .md pages open as notebooks"),
+    "lock": ((), "resolve each environment's constraints again from its requirements"),
     "env": (("frameworks", "node", "chromium", "bubblewrap"), "make every environment"),
 }  # fmt: skip
 
@@ -54,6 +55,24 @@ def lab_command() -> list[str]:
         f"--LabApp.app_settings_dir={settings}",
         *root,
     ]
+
+
+def lock(options: list[str]) -> int:
+    """`uv pip compile` of every environment's requirements into its constraints, for Python
+    3.11, from the indexes pip uses; pins already there are kept unless `options` say
+    `--upgrade`."""
+    from d2lsetup import FRAMEWORKS
+    from tools.pip_sources import source_options
+
+    own = {f"-{fw.name}" for fw in FRAMEWORKS.values() if fw.environment != ".venv"}
+    for suffix in ["", *sorted(own)]:
+        command = [str(Path(sys.executable).parent / "uv"), "pip", "compile", "--quiet",
+                   *source_options(constraints=False), "--python-version", "3.11", *options,
+                   "--custom-compile-command", "make lock", f"requirements{suffix}.txt",
+                   "-o", f"constraints{suffix}.txt"]  # fmt: skip
+        if subprocess.run(command, cwd=env.ROOT).returncode != 0:
+            return 1
+    return 0
 
 
 def build_book(pdf: bool) -> int:
@@ -84,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         if name == "book":
             command.add_argument("--no-pdf", action="store_true", help="leave the PDF as it is")
-        if name == "grade":
+        if name in ("grade", "lock"):
             command.add_argument("options", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     in_book_env(argv, COMMANDS[args.command][0])
@@ -103,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return assignment.main(["release"] if args.command == "assignment" else
                                ["grade", *args.options])  # fmt: skip
+    if args.command == "lock":
+        return lock(args.options)
     if args.command == "lab":
         return subprocess.run(lab_command(), cwd=env.ROOT).returncode
     if args.command == "classroom":

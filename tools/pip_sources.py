@@ -1,4 +1,4 @@
-"""Print the uv options that make `uv pip` install from where pip is set up to (`make env`).
+"""The uv options that make `uv pip` install from where pip is set up to (tools/env.py).
 
 uv reads no pip configuration. A machine whose pip is told to look in extra indexes, in local
 wheel folders or under a constraints file (through pip.conf or PIP_* variables) would have uv
@@ -9,9 +9,7 @@ the same files. On a machine with no such configuration it prints only that choi
 
 from __future__ import annotations
 
-import argparse
 import re
-import shlex
 import subprocess
 import sys
 
@@ -53,19 +51,3 @@ def source_options(constraints: bool = True) -> list[str]:
         check=True,
     ).stdout
     return uv_options(pip_settings(listing), constraints=constraints)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--indexes-only",
-        action="store_true",
-        help="leave out pip's constraints files (for `make lock`: the lock names no local file)",
-    )
-    args = parser.parse_args(argv)
-    print(shlex.join(source_options(constraints=not args.indexes_only)))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
