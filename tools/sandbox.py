@@ -1,17 +1,12 @@
 """Run untrusted code, a student's notebook, where it can change nothing but one folder.
 
-Grading executes whatever a student handed in, with the teacher's user. A scratch folder and a
-HOME inside it keep honest mistakes away from the teacher's files, but code that opens an
-absolute path reaches them all the same. bubblewrap (`bwrap`, Debian's package `bubblewrap`)
-makes the boundary real with Linux namespaces, and needs no root and no daemon, unlike a
-container engine:
-
-* the whole file system is mounted read-only;
-* `/tmp` and the teacher's HOME are replaced by empty folders, so nothing in them can even be
-  read; the Python installation and the book's checkout are put back, read-only;
-* the one folder given as writable is the only place a write can land;
-* the code sees its own processes only, and has no network but its own loopback, where the
-  grader and its kernel talk to each other.
+Grading runs what a student handed in with the teacher's user; code that opens an absolute path
+would reach all the teacher's files. bubblewrap (`bwrap`, Debian's `bubblewrap`) makes the
+boundary real with Linux namespaces, with no root and no daemon, unlike a container engine: the
+file system is mounted read-only; `/tmp` and the teacher's HOME are replaced by empty folders,
+and the Python installation and the book's checkout put back read-only; the one writable folder
+is the only place a write can land; the code sees its own processes only, and has no network
+but its own loopback, where the grader and its kernel talk.
 """
 
 from __future__ import annotations
@@ -32,15 +27,12 @@ class SandboxUnavailable(RuntimeError):
 
 
 def readable_paths() -> list[Path]:
-    """What sandboxed Python needs to read: its environment, the Python it was made from,
-    the book's checkout (d2lsave is installed from it in development mode) and the
-    bytecode cache folder, if one is set."""
+    """What sandboxed Python reads: its environment, the Python it was made from, the book's
+    checkout (d2lsave is installed from it in development mode) and the bytecode cache, if set."""
     from tools.book_notebooks import ROOT
 
-    paths = [Path(sys.prefix), Path(sys.base_prefix), ROOT]
-    if os.environ.get("PYTHONPYCACHEPREFIX"):
-        paths.append(Path(os.environ["PYTHONPYCACHEPREFIX"]))
-    return paths
+    cache = os.environ.get("PYTHONPYCACHEPREFIX")
+    return [Path(sys.prefix), Path(sys.base_prefix), ROOT, *([Path(cache)] if cache else [])]
 
 
 def command(
@@ -48,13 +40,11 @@ def command(
 ) -> list[str]:
     """`argv` run by bubblewrap with only `writable` open to writes, in the folder `cwd`
     (`writable` itself by default)."""
-    writable = writable.resolve()
-    home = Path.home().resolve()
-    hidden = ["/tmp", *([str(home)] if home != Path("/") else [])]
+    writable, home = writable.resolve(), Path.home().resolve()
     options = ["--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc"]
     options += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm"]
-    for folder in hidden:
-        options += ["--tmpfs", folder]
+    for hidden in ["/tmp", *([str(home)] if home != Path("/") else [])]:
+        options += ["--tmpfs", hidden]
     for path in dict.fromkeys(Path(p).resolve() for p in readable):
         if path.exists():
             options += ["--ro-bind", str(path), str(path)]
@@ -66,10 +56,8 @@ def check_available() -> None:
     """Fail with what to do unless bubblewrap runs here."""
     if shutil.which(BWRAP) is None:
         raise SandboxUnavailable(f"bubblewrap ({BWRAP}) is not installed: {INSTALL_HINT}")
-    probe = subprocess.run(
-        [BWRAP, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "true"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    probe = subprocess.run([BWRAP, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "true"],
+                           capture_output=True, text=True, check=False)  # fmt: skip
     if probe.returncode != 0:
         reason = (probe.stderr.strip().splitlines() or ["no message"])[-1]
         raise SandboxUnavailable(

@@ -1,11 +1,10 @@
-"""Every graded task's checks, run on answers a class would hand in: plausible mistakes must lose
-the task's points with a message that names the mistake, and right answers written another way
-than the model answer must get them all.
+"""Every graded task's checks, run on answers a class would hand in: plausible mistakes lose the
+task's points with a message that names the mistake, and right answers written unlike the model
+answer get them all.
 
-A check cell runs as it runs when nbgrader grades: after the given cells and the answers above
-it, in one namespace, with its hidden tests. Here that namespace lives in this process (the
-setup cell, which only installs what is missing, is left out), so each answer takes a fraction
-of a second; `tests/product/test_assignment.py` grades whole notebooks through the real grader.
+A check cell runs as nbgrader runs it: after the given cells and the answers above it, in one
+namespace, with its hidden tests; here in this process, without the setup cell, so each answer
+takes a fraction of a second. `test_assignment.py` grades whole notebooks with the real grader.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import re
 import textwrap
 from functools import cache
-from pathlib import Path
 
 import jupytext
 import pytest
@@ -30,71 +28,64 @@ def grading(cell) -> dict:
 
 @cache
 def code_cells(notebook: str) -> tuple:
-    md = assignment.SOURCES / f"{Path(notebook).stem}.md"
+    md = assignment.SOURCES / f"{notebook}.md"
     return tuple(cell for cell in jupytext.read(md).cells if cell.cell_type == "code")
 
 
-def answer_cell(task: str):
-    """The answer cell just above the check cell `task`."""
-    for notebook in ("exercises", "explorer-tasks"):
-        cells = code_cells(notebook)
+@cache
+def answer_cells() -> dict:
+    """Each task's notebook and answer cell, the cell just above its check cell."""
+    found = {}
+    for md in assignment.sources():
+        cells = code_cells(md.stem)
         for before, cell in zip(cells, cells[1:], strict=False):
-            if grading(cell).get("grade_id") == task:
-                return notebook, before
-    raise KeyError(task)
+            if grading(cell).get("grade"):
+                found[grading(cell)["grade_id"]] = (md.stem, before)
+    return found
 
 
 def answer(task: str, *regions: str, above: str = "") -> str:
     """The answer cell of `task` with its solution regions replaced, in order, by `regions`
-    (each indented as its region) and `above` written at its top, or the model answer when
-    no region is given."""
-    _, cell = answer_cell(task)
-    if above:
-        return above + "\n" + answer(task, *regions)
-    found = SOLUTION.findall(cell.source)
-    if not regions:
-        return re.sub(r"^ *### (BEGIN|END) SOLUTION\n?", "", cell.source, flags=re.M)
-    assert len(regions) == len(found), f"{task} has {len(found)} solution regions"
-    parts = iter(regions)
+    (each indented as its region) and `above` written at its top; the model answer when no
+    region is given."""
+    source, parts = answer_cells()[task][1].source, iter(regions)
+    assert len(regions) in (0, len(SOLUTION.findall(source))), f"{task}: a region each, or none"
 
     def replace(match: re.Match) -> str:
         return textwrap.indent(textwrap.dedent(next(parts)).strip("\n") + "\n", match.group(1))
 
-    return SOLUTION.sub(replace, cell.source)
+    body = (
+        SOLUTION.sub(replace, source)
+        if regions
+        else re.sub(r"^ *### (BEGIN|END) SOLUTION\n?", "", source, flags=re.M)
+    )
+    return (above + "\n" if above else "") + body
 
 
-def grade(task: str, answer_source: str) -> str | None:
-    """What the check cell `task` says of `answer_source`: None when it passes, else the
-    error's type and message, as the score sheet shows them."""
-    notebook, answer_here = answer_cell(task)
+def run(task: str, answer_source: str | None = None) -> dict | str | None:
+    """Run `task`'s notebook as nbgrader does, the model answers above `task`'s: with
+    `answer_source`, up to its check cell, and what the check says (None when it passes, else
+    the error's type and first line, as the score sheet shows them); without, up to its answer
+    cell, and the namespace."""
+    notebook, here = answer_cells()[task]
+    task_of = {grading(cell)["grade_id"]: name for name, (_, cell) in answer_cells().items()}
     namespace: dict = {"__name__": "__main__"}
     for cell in code_cells(notebook):
         meta = grading(cell)
-        if meta.get("grade_id") == "setup" or meta.get("grade"):
-            if meta.get("grade_id") != task:
-                continue
+        if meta.get("grade_id") == "setup" or meta.get("grade") and meta["grade_id"] != task:
+            continue
+        if meta.get("grade"):
             try:
                 exec(compile(cell.source, f"<{task}>", "exec"), namespace)
-            except Exception as err:  # the score sheet shows the first line of the message
+            except Exception as err:
                 return ": ".join([type(err).__name__, *str(err).strip().splitlines()[:1]])
             return None
-        if cell is answer_here:
-            exec(compile(answer_source, f"<{task} answer>", "exec"), namespace)
-        elif meta.get("solution"):
-            exec(compile(answer(_task_of(cell)), "<answer>", "exec"), namespace)
-        else:
-            exec(compile(cell.source, "<given>", "exec"), namespace)
+        source = answer(task_of[meta["grade_id"]]) if meta.get("solution") else cell.source
+        exec(compile(answer_source if cell is here and answer_source else source, "<cell>", "exec"),
+             namespace)  # fmt: skip
+        if cell is here and answer_source is None:
+            return namespace
     raise KeyError(task)
-
-
-def _task_of(answer_here) -> str:
-    """The check cell's id below an answer cell."""
-    for notebook in ("exercises", "explorer-tasks"):
-        cells = code_cells(notebook)
-        for before, cell in zip(cells, cells[1:], strict=False):
-            if before is answer_here:
-                return grading(cell)["grade_id"]
-    raise KeyError(grading(answer_here)["grade_id"])
 
 
 # --- the answers ------------------------------------------------------------------------------
@@ -504,70 +495,50 @@ wrong("bias", "the weights' errors said to change", "stay the same",
 
 # --- the tests --------------------------------------------------------------------------------
 
+TASKS = [task.task for task in assignment.tasks()]
+
 
 def test_every_graded_task_has_two_right_and_two_wrong_answers():
-    graded = [task.task for task in assignment.tasks()]
-    assert sorted(RIGHT) == sorted(graded) == sorted(WRONG)
-    for task in graded:
+    assert sorted(RIGHT) == sorted(TASKS) == sorted(WRONG)
+    for task in TASKS:
         assert len(RIGHT[task]) >= 2 and len(WRONG[task]) >= 2, task
         for regions, above in [*RIGHT[task].values(), *(v[1:] for v in WRONG[task].values())]:
             assert answer(task, *regions, above=above) != answer(task), task
 
 
 def cases(table):
-    return [
-        pytest.param(task, name, value, id=f"{task}: {name}")
-        for task, variants in table.items()
-        for name, value in variants.items()
-    ]
+    return [pytest.param(task, name, value, id=f"{task}: {name}")
+            for task, variants in table.items() for name, value in variants.items()]  # fmt: skip
 
 
-@pytest.mark.parametrize("task", [task.task for task in assignment.tasks()])
+@pytest.mark.parametrize("task", TASKS)
 def test_the_model_answer_passes_its_checks(task):
-    assert grade(task, answer(task)) is None
+    assert run(task, answer(task)) is None
 
 
 @pytest.mark.parametrize(("task", "name", "right"), cases(RIGHT))
 def test_a_right_answer_written_differently_gets_full_points(task, name, right):
     regions, above = right
-    assert grade(task, answer(task, *regions, above=above)) is None
+    assert run(task, answer(task, *regions, above=above)) is None
 
 
 @pytest.mark.parametrize(("task", "name", "wrong"), cases(WRONG))
 def test_a_wrong_answer_loses_the_points_with_a_message_naming_the_mistake(task, name, wrong):
     mistake, regions, above = wrong
-    message = grade(task, answer(task, *regions, above=above))
+    message = run(task, answer(task, *regions, above=above))
     assert message is not None, f"{name} passed the checks of {task}"
-    assert message.startswith("AssertionError: "), message
-    assert mistake in message, message
+    assert message.startswith("AssertionError: ") and mistake in message, message
 
 
 # --- the model answers themselves -------------------------------------------------------------
 
 
-def model(task: str) -> dict:
-    """The namespace of the exercises notebook once the model answer of `task` has run."""
-    namespace: dict = {"__name__": "__main__"}
-    notebook, here = answer_cell(task)
-    for cell in code_cells(notebook):
-        meta = grading(cell)
-        if meta.get("grade_id") == "setup" or meta.get("grade"):
-            continue
-        exec(answer(_task_of(cell)) if meta.get("solution") else cell.source, namespace)
-        if cell is here:
-            return namespace
-    raise KeyError(task)
-
-
 def test_the_model_fresh_data_splits_its_minibatches_among_loader_workers():
-    FreshData = model("on-the-fly")["FreshData"]
-    stream = FreshData(w=[2, -3.4], b=4.2, seed=0)
+    stream = run("on-the-fly")["FreshData"](w=[2, -3.4], b=4.2, seed=0)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=2)
     batches = [X for X, _ in loader]
     distinct = {tuple(X[0].tolist()) for X in batches}
-    assert (len(batches), len(distinct)) == (10, 10), (
-        f"two workers read {len(batches)} minibatches, {len(distinct)} distinct"
-    )
+    assert (len(batches), len(distinct)) == (10, 10), "two workers, ten distinct minibatches"
 
 
 class RecordingGenerator(torch.Generator):
@@ -581,7 +552,7 @@ class RecordingGenerator(torch.Generator):
 
 
 def test_the_model_repeatable_data_seeds_minibatches_with_what_the_generator_keeps(monkeypatch):
-    RepeatableData = model("same-data")["RepeatableData"]
+    RepeatableData = run("same-data")["RepeatableData"]
     monkeypatch.setattr(torch, "Generator", RecordingGenerator)
     RecordingGenerator.seeds = []
     data = RepeatableData(w=[1.0], b=0.0, seed=5)

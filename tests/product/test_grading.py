@@ -1,5 +1,6 @@
-"""Grading that is right or says why not: each way grading can fail has its own message, and
-a submission can write to its own scratch folder only."""
+"""Grading that is right or says why not: each way grading can fail has its own message, bad
+input is named with what is accepted, and a submission can write to its own scratch folder only.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +14,23 @@ import nbformat
 import pytest
 
 from tools import assignment, sandbox
+from tools.assignment import ROOT
 
 LIMITS = assignment.Limits(cell=30, given_cell=400, startup=120, student=900)
 
 
 def code_cell(source: str, count: int | None, outputs=(), **grading) -> nbformat.NotebookNode:
     cell = nbformat.v4.new_code_cell(source, execution_count=count, outputs=list(outputs))
-    if grading:
-        cell.metadata["nbgrader"] = {"grade": False, "solution": False, "locked": False,
-                                     **grading}  # fmt: skip
+    cell.metadata["nbgrader"] = {"grade": False, "solution": False, "locked": False, **grading}
     return cell
 
 
 def error(ename: str, evalue: str = "") -> dict:
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[])
+
+
+def notebook(*cells) -> nbformat.NotebookNode:
+    return nbformat.v4.new_notebook(cells=list(cells))
 
 
 # --- messages -----------------------------------------------------------------------------------
@@ -58,88 +62,109 @@ def test_each_failure_of_nbgrader_has_its_own_reason(log, reason):
     assert assignment.failure_reason(log, LIMITS) == reason
 
 
-def notebook(*cells) -> nbformat.NotebookNode:
-    return nbformat.v4.new_notebook(cells=list(cells))
+ANSWER = code_cell("answer = 1", 2, solution=True, grade_id="a")
 
 
-def test_a_check_cell_that_never_ran_is_not_graded():
-    """nbgrader scores a code cell without an error output as passed, so a check cell that was
-    not run would earn full points: it is reported instead."""
-    book = notebook(
-        code_cell("answer = 1", 1, solution=True, grade_id="a"),
-        code_cell("assert answer == 1", None, grade=True, locked=True, grade_id="check-a"),
-    )
-    assert assignment.check_messages(book, LIMITS) == {
-        "check-a": "not graded: its check cell was not run"
-    }
-
-
-def test_a_given_cell_that_timed_out_names_its_own_limit():
-    book = notebook(
-        code_cell("import torch", 1, [error("KeyboardInterrupt")], locked=True, grade_id="imports"),
-        code_cell("answer = 1", 2, solution=True, grade_id="a"),
-        code_cell("assert answer", 3, [error("NameError", "name 'torch' is not defined")],
-                  grade=True, locked=True, grade_id="check-a"),
-    )  # fmt: skip
-    assert assignment.check_messages(book, LIMITS) == {
-        "check-a": "a cell above failed (timed out: the cell was stopped after 400 s); "
-        "then NameError: name 'torch' is not defined"
-    }
-
-
-def test_an_answer_that_timed_out_names_the_answers_limit():
-    book = notebook(
-        code_cell("while True: pass", 1, [error("CellTimeoutError")], solution=True, grade_id="a"),
-        code_cell("assert f()", 2, [error("NameError", "f")], grade=True, locked=True,
-                  grade_id="check-a"),
-    )  # fmt: skip
-    assert assignment.check_messages(book, LIMITS)["check-a"].startswith(
-        "a cell above failed (timed out: the cell was stopped after 30 s)"
-    )
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        # nbgrader scores a check cell without an error as passed, even one that never ran
+        ([ANSWER, code_cell("assert answer", None, grade=True, locked=True, grade_id="check-a")],
+         "not graded: its check cell was not run"),
+        ([code_cell("import torch", 1, [error("KeyboardInterrupt")], locked=True, grade_id="i"),
+          ANSWER, code_cell("assert answer", 3, [error("NameError", "name 'torch' is not defined")],
+                            grade=True, locked=True, grade_id="check-a")],
+         "a cell above failed (timed out: the cell was stopped after 400 s); "
+         "then NameError: name 'torch' is not defined"),
+        ([code_cell("while 1: pass", 1, [error("CellTimeoutError")], solution=True, grade_id="a"),
+          code_cell("assert f()", 2, [error("NameError", "f")], grade=True, locked=True,
+                    grade_id="check-a")],
+         "a cell above failed (timed out: the cell was stopped after 30 s); then NameError: f"),
+    ],
+    ids=["check-not-run", "given-cell-timed-out", "answer-timed-out"],
+)  # fmt: skip
+def test_a_check_that_did_not_pass_says_why_and_names_the_limit_that_stopped_it(cells, message):
+    assert assignment.check_messages(notebook(*cells), LIMITS) == {"check-a": message}
 
 
 def test_the_configuration_gives_each_cell_the_limit_the_messages_name():
-    """nbgrader reads the limits from the course's configuration file; the messages read them
-    from `Limits`: the two agree on every cell of the sources."""
-    namespace = {"get_config": lambda: _Config()}
-    exec(LIMITS.config(), namespace)
-    config = namespace["c"]
-    assert config.Execute.startup_timeout == 120
-    assert config.Execute.raise_on_iopub_timeout is False
-    cells = [cell for md in assignment.sources() for cell in
-             nbformat.reads(json.dumps(assignment.source_notebook(md)), 4).cells]  # fmt: skip
-    given = [cell for cell in cells if assignment.is_given(cell)]
-    assert given, "the sources have given cells (setup, imports)"
+    """nbgrader reads the limits from the course's configuration file, the messages from
+    `Limits`: the two agree on every cell of the sources."""
+    section = type("Section", (), {})
+    config = type("Config", (), {"CourseDirectory": section(), "Execute": section()})()
+    exec(LIMITS.config(), {"get_config": lambda: config})
+    assert config.Execute.startup_timeout == 120 and config.Execute.raise_on_iopub_timeout is False
+    cells = [cell for md in assignment.sources() for cell in assignment.source_notebook(md).cells]
+    assert any(assignment.is_given(cell) for cell in cells), "given cells (setup, imports)"
     for cell in cells:
         assert config.Execute.timeout_func(cell) == LIMITS.of(cell)
 
 
-class _Config:
-    """Enough of traitlets' config object for the course configuration file."""
+# --- bad input ----------------------------------------------------------------------------------
 
-    def __init__(self):
-        self.CourseDirectory = type("Section", (), {})()
-        self.Execute = type("Section", (), {})()
+CHECK = code_cell("assert True", None, grade=True, locked=True, grade_id="t", points=1)
 
 
-def test_grading_says_how_to_get_the_sandbox_when_it_is_missing(tmp_path, monkeypatch):
-    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+@pytest.fixture
+def course(tmp_path) -> Path:
+    """A teacher's course folder of one notebook with one task, `t`, for input that is never
+    run (its gradebook is an empty file)."""
     bundle = tmp_path / "teacher"
+    (bundle / "source" / assignment.ASSIGNMENT).mkdir(parents=True)
     for name in ("nbgrader_config.py", "gradebook.db"):
-        (bundle / name).parent.mkdir(parents=True, exist_ok=True)
         (bundle / name).write_text("")
-    source = bundle / "source" / assignment.ASSIGNMENT
-    source.mkdir(parents=True)
-    check = code_cell("assert True", None, grade=True, locked=True, grade_id="t", points=1)
-    nbformat.write(notebook(check), source / "one.ipynb")
+    nbformat.write(notebook(CHECK), bundle / "source" / assignment.ASSIGNMENT / "one.ipynb")
+    return bundle
+
+
+def test_bad_input_is_named_with_what_is_accepted(tmp_path, course):
+    for folder, bundle, only, match in [
+        ("nowhere", course, None, r"submissions='.*nowhere' is not a folder"),
+        ("empty", course, None, "holds no student folder"),
+        ("class", course, ["nonsense"], "task=nonsense is not a task.*the tasks are: t"),
+        ("class", tmp_path, None, r"bundle='.*' is not a teacher's course folder.*release"),
+    ]:  # fmt: skip
+        (tmp_path / "empty").mkdir(exist_ok=True)
+        (tmp_path / "class" / "ada").mkdir(parents=True, exist_ok=True)
+        with pytest.raises(assignment.AssignmentError, match=match):
+            assignment.grade(tmp_path / folder, bundle, tmp_path / "g.csv", only=only)
+    result = subprocess.run([sys.executable, "-m", "tools.assignment", "grade", "nowhere"],
+                            cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.returncode == 2 and "is not a folder" in result.stderr
+
+
+def test_a_missing_or_broken_notebook_or_a_bad_student_id_is_reported_not_run(tmp_path, course):
+    for student, files in [
+        ("ada", {"notes.txt": "no notebook here"}),
+        ("bob", {"one.ipynb": "this is not a notebook"}),
+        ("bad id!", {"one.ipynb": nbformat.writes(notebook(CHECK))}),
+    ]:
+        (tmp_path / "class" / student).mkdir(parents=True)
+        for name, text in files.items():
+            (tmp_path / "class" / student / name).write_text(text)
+    rows = assignment.grade(tmp_path / "class", course, tmp_path / "g.csv", sandboxed=False)
+    assert [(r.student, r.task, r.score, r.message) for r in rows] == [
+        ("ada", "t", 0, "one.ipynb was not handed in"),
+        (
+            "bad id!",
+            "t",
+            0,
+            "folder name 'bad id!' is not a usable student id (letters, digits, _.@+-)",
+        ),
+        ("bob", "t", 0, "one.ipynb is not a Jupyter notebook (NotJSONError)"),
+    ]
+
+
+def test_grading_says_how_to_get_the_sandbox_when_it_is_missing(tmp_path, course, monkeypatch):
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
     (tmp_path / "class" / "ada").mkdir(parents=True)
-    nbformat.write(notebook(check), tmp_path / "class" / "ada" / "one.ipynb")
+    nbformat.write(notebook(CHECK), tmp_path / "class" / "ada" / "one.ipynb")
     with pytest.raises(assignment.AssignmentError, match=r"sandboxed=True: bubblewrap .*apt-get "
                        r"install bubblewrap.*--no-sandbox"):  # fmt: skip
-        assignment.grade(tmp_path / "class", bundle, tmp_path / "g.csv")
+        assignment.grade(tmp_path / "class", course, tmp_path / "g.csv")
 
 
-# --- the sandbox ----------------------------------------------------------------------------------
+# --- the sandbox --------------------------------------------------------------------------------
 
 PROBE = """\
 import json, os, sys
@@ -161,24 +186,17 @@ def test_the_sandbox_writes_only_its_folder_and_hides_tmp_and_home(tmp_path):
     sandbox.check_available()
     token = uuid.uuid4().hex
     canaries = {"tmp": Path("/tmp") / f"canary-{token}", "home": Path.home() / f"canary-{token}"}
-    for path in canaries.values():
-        path.write_text(token)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    targets = {
-        "scratch": str(scratch / "ok.txt"),
-        "tmp canary": str(canaries["tmp"]),
-        "home canary": str(canaries["home"]),
-        "checkout": str(Path(assignment.ROOT) / f"canary-{token}"),
-        "python": str(Path(sys.prefix) / f"canary-{token}"),
-    }
+    targets = {"scratch": str(scratch / "ok.txt"), "tmp canary": str(canaries["tmp"]),
+               "home canary": str(canaries["home"]), "checkout": str(ROOT / f"canary-{token}"),
+               "python": str(Path(sys.prefix) / f"canary-{token}")}  # fmt: skip
     try:
-        argv = [sys.executable, "-c", PROBE, json.dumps(targets)]
-        result = subprocess.run(
-            sandbox.command(scratch, argv, sandbox.readable_paths()),
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        seen = json.loads(result.stdout)
+        for path in canaries.values():
+            path.write_text(token)
+        argv = sandbox.command(scratch, [sys.executable, "-c", PROBE, json.dumps(targets)],
+                               sandbox.readable_paths())  # fmt: skip
+        seen = json.loads(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)
         assert [path.read_text() for path in canaries.values()] == [token, token]
     finally:
         for path in canaries.values():
@@ -187,6 +205,6 @@ def test_the_sandbox_writes_only_its_folder_and_hides_tmp_and_home(tmp_path):
     # hidden: a write there lands in an empty folder of the sandbox's own, then vanishes
     assert seen["tmp canary"] == "written" and seen["home canary"] == "written"
     assert seen["checkout"] == "OSError" and seen["python"] == "OSError"  # read-only
-    assert not (Path(assignment.ROOT) / f"canary-{token}").exists()
+    assert not (ROOT / f"canary-{token}").exists()
     assert f"canary-{token}" not in seen["tmp"]
     assert seen["processes"] <= 3  # bubblewrap's and the probe's: no process of the teacher's
