@@ -40,6 +40,7 @@ class Framework:
 
     name: str  # as in `#@tab <name>` lines and `framework` directives
     title: str  # as the book's framework switch shows it
+    module: str  # what its code imports, and its module in d2l and d2lsave
     kernel: str  # the Jupyter kernel its notebooks run in
     kernel_title: str
     environment: str  # the book's own environment that kernel runs in
@@ -54,6 +55,7 @@ FRAMEWORKS: dict[str, Framework] = {
         Framework(
             "pytorch",
             "PyTorch",
+            "torch",
             "python3",
             "Python 3 (ipykernel)",
             ".venv",
@@ -73,6 +75,7 @@ FRAMEWORKS: dict[str, Framework] = {
         Framework(
             "jax",
             "JAX",
+            "jax",
             "python3",
             "Python 3 (ipykernel)",
             ".venv",
@@ -92,6 +95,7 @@ FRAMEWORKS: dict[str, Framework] = {
         Framework(
             "tensorflow",
             "TensorFlow",
+            "tensorflow",
             "python3",
             "Python 3 (ipykernel)",
             ".venv",
@@ -106,6 +110,7 @@ FRAMEWORKS: dict[str, Framework] = {
         Framework(
             "mxnet",
             "MXNet",
+            "mxnet",
             "mxnet",
             "Python 3 (MXNet)",
             ".venv-mxnet",

@@ -27,29 +27,19 @@ def explorer() -> RegressionExplorer:
 
 
 def test_data_follows_the_sliders_from_fixed_draws(explorer):
-    explorer.set(n=500, w1=1.5, w2=0.5, b=-2.0, noise=0.3)
-    X, y = explorer.data()
+    """The same draws, whatever the sliders: more examples keep the ones already shown, and
+    the noise slider only scales the same noise."""
     features, noise, _ = explorer.draws()
-    assert X.shape == (500, 2) and y.shape == (500, 1) and X.dtype == torch.float32
-    assert torch.equal(X, features[:500])
-    expected = X @ torch.tensor([1.5, 0.5]) - 2.0 + 0.3 * noise[:500]
-    torch.testing.assert_close(y.flatten(), expected)
-
-
-def test_more_examples_keep_the_ones_already_shown(explorer):
-    explorer.set(n=100)
-    small = explorer.data()
-    explorer.set(n=1000)
-    large = explorer.data()
-    assert torch.equal(large[0][:100], small[0]) and torch.equal(large[1][:100], small[1])
-
-
-def test_noise_only_scales_the_same_draws(explorer):
-    explorer.set(noise=0.0)
-    clean = explorer.data()[1]
-    explorer.set(noise=2.0)
-    noisy = explorer.data()[1]
-    torch.testing.assert_close((noisy - clean).flatten(), 2.0 * explorer.draws()[1][:1000])
+    labels = {}
+    for n, sigma in [(500, 0.3), (100, 0.0), (1000, 0.0), (1000, 2.0)]:
+        explorer.set(n=n, w1=1.5, w2=0.5, b=-2.0, noise=sigma)
+        X, y = explorer.data()
+        assert X.shape == (n, 2) and y.shape == (n, 1) and X.dtype == torch.float32
+        assert torch.equal(X, features[:n])
+        expected = X @ torch.tensor([1.5, 0.5]) - 2.0 + sigma * noise[:n]
+        torch.testing.assert_close(y.flatten(), expected)
+        labels[n, sigma] = y
+    assert torch.equal(labels[1000, 0.0][:100], labels[100, 0.0])
 
 
 def test_the_noise_task_ratio_is_ten_for_any_seed(explorer):
@@ -63,11 +53,14 @@ def test_the_noise_task_ratio_is_ten_for_any_seed(explorer):
 
 
 def test_the_seed_slider_draws_new_data_and_returns_to_the_old(explorer):
+    assert repr(explorer) == (
+        "RegressionExplorer(noise=0.01, batch_size=32, n=1000, w1=2.0, w2=-3.4, b=4.2, seed=0)"
+    )
     first = explorer.data()
     explorer.set(seed=1)
     second = explorer.data()
     assert not torch.equal(first[0], second[0]) and not torch.equal(first[1], second[1])
-    assert repr(explorer).endswith("seed=1)")
+    assert repr(explorer).endswith(", seed=1)")
     explorer.set(seed=0)
     again = explorer.data()
     assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
@@ -89,7 +82,12 @@ def test_the_explorer_seed_is_not_the_chapters_seed():
             assert (features.std(dim=0) - 1).abs().max() < 0.1
 
 
-def test_draws_depend_only_on_seed_and_index():
+def test_draws_depend_only_on_seed_and_index_and_are_pinned():
+    """The committed page's answers depend on these exact numbers; the browser repeats them."""
+    features, noise, keys = explorer_draws(0, 2)
+    assert features.view(np.uint32).tolist() == [[0x3E7259A0, 0x3F155AB3], [0x3DD2F18B, 0xBF71AE94]]
+    assert noise.view(np.uint32).tolist() == [0xBE27F329, 0xBE5386E7]
+    assert keys.tolist() == [1784453581, 3848845451]
     short, long = explorer_draws(4, 50), explorer_draws(4, 3000)
     for a, b in zip(short, long, strict=True):
         assert np.array_equal(a, b[:50])
@@ -100,14 +98,6 @@ def test_draws_depend_only_on_seed_and_index():
     python = RegressionExplorer(seed=4, n=50, max_examples=3000)
     assert np.array_equal(python.draws()[0].numpy(), features)
     assert python.panel.seed == 4 and python.values["seed"] == 4
-
-
-def test_draws_are_pinned():
-    """The committed page's answers depend on these exact numbers; the browser repeats them."""
-    features, noise, keys = explorer_draws(0, 2)
-    assert features.view(np.uint32).tolist() == [[0x3E7259A0, 0x3F155AB3], [0x3DD2F18B, 0xBF71AE94]]
-    assert noise.view(np.uint32).tolist() == [0xBE27F329, 0xBE5386E7]
-    assert keys.tolist() == [1784453581, 3848845451]
 
 
 def test_series_agree_with_numpy_log_and_cos():
@@ -142,27 +132,19 @@ def test_minibatch_is_the_smallest_keys_and_the_batch_size(explorer):
     assert len(explorer.minibatch()) == 100
 
 
-def test_readout_matches_torch_lstsq(explorer):
+def test_readout_is_least_squares(explorer):
     explorer.set(noise=0.5, n=300, w1=-1.0, w2=3.0, b=2.5)
     X, y = explorer.data()
     design = torch.cat([X, torch.ones(len(X), 1)], dim=1).double()
     reference = torch.linalg.lstsq(design, y.double()).solution.flatten()
     fit = explorer.fit()
-    assert fit["w1_hat"] == pytest.approx(reference[0].item(), abs=1e-9)
-    assert fit["w2_hat"] == pytest.approx(reference[1].item(), abs=1e-9)
-    assert fit["b_hat"] == pytest.approx(reference[2].item(), abs=1e-9)
+    for name, value in zip(("w1", "w2", "b"), reference.tolist(), strict=True):
+        assert fit[f"{name}_hat"] == pytest.approx(value, abs=1e-9)
     assert fit["w1_error"] == pytest.approx(reference[0].item() + 1.0, abs=1e-9)
-    numpy_solution = np.linalg.lstsq(design.numpy(), y.double().numpy(), rcond=None)[0]
-    np.testing.assert_allclose(numpy_solution.flatten(), reference.numpy(), atol=1e-9)
-
-
-def test_least_squares_recovers_noise_free_parameters():
-    X = torch.randn(50, 3, generator=torch.Generator().manual_seed(1))
+    X = torch.randn(50, 3, generator=torch.Generator().manual_seed(1))  # no noise: exact
     w, b = least_squares(X, X @ torch.tensor([1.0, -2.0, 0.5]) + 3.0)
-    torch.testing.assert_close(
-        w, torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64), atol=1e-5, rtol=0
-    )
-    assert b == pytest.approx(3.0, abs=1e-5)
+    np.testing.assert_allclose(w, [1.0, -2.0, 0.5], rtol=0, atol=1e-5)
+    assert w.dtype == torch.float64 and b == pytest.approx(3.0, abs=1e-5)
 
 
 def _links_to(panel) -> dict[str, Link]:
@@ -176,6 +158,9 @@ def _links_to(panel) -> dict[str, Link]:
 
 def test_every_slider_is_labelled_and_linked(explorer):
     assert set(explorer.sliders) == {"noise", "batch_size", "n", "w1", "w2", "b", "seed"}
+    kinds = {name: type(slider) for name, slider in explorer.sliders.items()}
+    assert kinds["n"] is kinds["seed"] is kinds["batch_size"] is ipywidgets.IntSlider
+    assert kinds["b"] is kinds["noise"] is ipywidgets.FloatSlider
     links = _links_to(explorer.panel)
     assert set(links) == set(explorer.sliders)
     for name, slider in explorer.sliders.items():
@@ -219,6 +204,7 @@ def test_values_outside_the_usual_range_widen_the_slider(kwargs, name, value):
         ({"n": 5000}, r"n must be within \[10, 2000\].*got 5000"),
         ({"seed": -1}, r"seed must be an integer >= 0"),
         ({"noise": float("nan")}, "noise must be a finite real number"),
+        ({"sigma": 1.0}, "unknown slider.*'sigma'"),
     ],
 )
 def test_set_outside_a_slider_range_is_named_and_changes_nothing(explorer, values, message):
@@ -238,23 +224,10 @@ def test_axes_stay_fixed_when_the_sliders_move(explorer):
         plt.close(fig)
     assert all(limits == [((-4, 4), (-30, 30))] * 2 for limits in figures), figures
     assert RegressionExplorer(b=-12, max_examples=200, n=100).y_limit == 40.0
-
-
-def test_figure_shows_the_current_state(explorer):
-    explorer.set(n=120, batch_size=10)
+    explorer.set(n=120, batch_size=10)  # the figure shows the data and the minibatch
     fig = explorer.figure()
-    try:
-        assert len(fig.axes) == 2
-        offsets = [c.get_offsets() for c in fig.axes[0].collections]
-        assert [len(o) for o in offsets] == [120, 10]
-    finally:
-        plt.close(fig)
-
-
-def test_repr_names_the_settings(explorer):
-    assert repr(explorer) == (
-        "RegressionExplorer(noise=0.01, batch_size=32, n=1000, w1=2.0, w2=-3.4, b=4.2, seed=0)"
-    )
+    assert [len(c.get_offsets()) for c in fig.axes[0].collections] == [120, 10]
+    plt.close(fig)
 
 
 @pytest.mark.parametrize(
@@ -272,17 +245,6 @@ def test_repr_names_the_settings(explorer):
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises((TypeError, ValueError), match=message):
         RegressionExplorer(**kwargs)
-
-
-def test_unknown_sliders_are_named(explorer):
-    with pytest.raises(ValueError, match="unknown slider.*'sigma'"):
-        explorer.set(sigma=1.0)
-
-
-def test_sliders_are_standard_ipywidgets(explorer):
-    kinds = {name: type(slider) for name, slider in explorer.sliders.items()}
-    assert kinds["n"] is kinds["seed"] is kinds["batch_size"] is ipywidgets.IntSlider
-    assert kinds["b"] is kinds["noise"] is ipywidgets.FloatSlider
 
 
 def test_the_classroom_answers_hold_for_the_committed_seeds():

@@ -3,10 +3,10 @@
 The same promises as the PyTorch package: named errors for bad arguments, reproducible seeded
 data and shuffles, d2l's shapes, the first examples the chapter prints; and `from d2lsave import
 <framework>` imports no other framework. Each check runs in a fresh process of the framework's
-own Python (MXNet's is `.venv-mxnet`), and again on the newest Python the framework runs on:
-PyTorch, JAX and TensorFlow in the Colab-like environment (Python 3.13, Colab's versions, with
-d2l 1.0.3 as this environment installed it, unchanged). MXNet 1.9.1 has no newer Python than
-3.11: it needs numpy < 1.24, which publishes no wheels for Python 3.12 or later.
+own Python (its `environment` in d2lsetup.FRAMEWORKS), and again on the newest Python the
+framework runs on: the frameworks Colab ships in the Colab-like environment (Python 3.13,
+Colab's versions, with d2l 1.0.3 as this environment installed it, unchanged). MXNet 1.9.1 has
+no newer Python than 3.11: it needs numpy < 1.24, which has no wheels for Python 3.12 or later.
 """
 
 from __future__ import annotations
@@ -20,33 +20,37 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from d2lsetup import FRAMEWORKS
 from tests.conftest import ROOT
 from tools import colab_smoke
-from tools.bench_frameworks import PYTHONS
-from tools.frameworks import FRAMEWORKS, derived_notebook
+from tools.frameworks import derived_notebook
 
 pytestmark = pytest.mark.processes
 CHAPTER = ROOT / "book" / "synthetic-regression-data.md"
+# A framework's own package, listed first among its packages, names its d2lsave module too.
+MODULES = {name: framework.module for name, framework in FRAMEWORKS.items()}
+# What importing a module may bring in besides its own framework: d2l's JAX module reads data
+# with TensorFlow, and TensorFlow's Keras 3 imports JAX where JAX is installed.
+ALSO = {"jax": {"tensorflow"}, "tensorflow": {"jax"}}
+PAGE_CELLS = ("data = SyntheticRegressionData(", "default = SyntheticRegressionData(")
+NEWEST = "3.13"  # Colab's
 
 CHECKS = """
-import json, sys
+import contextlib, io, json, sys
 from d2lsave import {module} as d2lsave
 import numpy
 
 results = {{"python": "%d.%d" % sys.version_info[:2]}}
 for name, kwargs in [("noise", dict(noise=-0.1)), ("batch_size", dict(batch_size=0)),
                      ("num_train", dict(num_train=1.5)), ("w", dict(w=[]))]:
-    arguments = dict(w=[2, -3.4], b=4.2, seed=0)
-    arguments.update(kwargs)
     try:
-        d2lsave.SyntheticRegressionData(**arguments)
+        d2lsave.SyntheticRegressionData(**dict(dict(w=[2, -3.4], b=4.2, seed=0), **kwargs))
         results[name] = None
     except (TypeError, ValueError) as err:
         results[name] = str(err)
 
-first = d2lsave.SyntheticRegressionData(w=[2, -3.4], b=4.2, seed=7)
-second = d2lsave.SyntheticRegressionData(w=[2, -3.4], b=4.2, seed=7)
-other = d2lsave.SyntheticRegressionData(w=[2, -3.4], b=4.2, seed=8)
+first, second, other = (d2lsave.SyntheticRegressionData(w=[2, -3.4], b=4.2, seed=seed)
+                        for seed in (7, 7, 8))
 results["same data"] = bool(numpy.array_equal(numpy.asarray(first.y), numpy.asarray(second.y)))
 results["other seed differs"] = not numpy.array_equal(numpy.asarray(first.y),
                                                       numpy.asarray(other.y))
@@ -56,11 +60,10 @@ results["same order"] = batches[0] == batches[1]
 X, y = next(iter(first.train_dataloader()))
 results["shapes"] = [list(numpy.asarray(X).shape), list(numpy.asarray(y).shape)]
 results["batches"] = len(list(first.train_dataloader()))
-results["frameworks imported"] = sorted(
-    name for name in ("torch", "jax", "tensorflow", "mxnet") if name in sys.modules)
+results["frameworks imported"] = sorted(name for name in {modules!r} if name in sys.modules)
 
-import contextlib, io
-{prelude}
+for source in {imports!r}:
+    exec(source)
 SyntheticRegressionData = d2lsave.SyntheticRegressionData
 results["page"] = []
 for source in {page_cells!r}:
@@ -69,30 +72,26 @@ for source in {page_cells!r}:
     results["page"].append(printed.getvalue())
 print(json.dumps(results))
 """
-# What the chapter's cells that print its first examples need besides SyntheticRegressionData,
-# as its import cells give it. JAX's page sets the older Threefry derivation; the module must
-# print the same without it.
-PRELUDES = {
-    "pytorch": "import torch",
-    "jax": "import jax, jax.numpy as jnp, numpy as np",
-    "tensorflow": "import tensorflow as tf",
-    "mxnet": "from mxnet import np",
-}
-PAGE_CELLS = ("data = SyntheticRegressionData(", "default = SyntheticRegressionData(")
-MODULES = {"pytorch": "torch", "jax": "jax", "tensorflow": "tensorflow", "mxnet": "mxnet"}
-# What importing each module may bring in besides its own framework: d2l's JAX module reads
-# data with TensorFlow, and TensorFlow's Keras 3 imports JAX where JAX is installed.
-ALSO = {"pytorch": set(), "jax": {"tensorflow"}, "tensorflow": {"jax"}, "mxnet": set()}
 
 
-def page_cells(framework: str) -> list[tuple[str, str]]:
-    """(source, what it printed) of the chapter's cells that print its first examples."""
+def python_of(framework: str) -> Path:
+    return ROOT / FRAMEWORKS[framework].environment / "bin" / "python"
+
+
+def chapter_cells(framework: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """The chapter's import cells, as its readers run them, and (source, what it printed) of
+    its cells that print the first examples. Cells that set flags are left out: JAX's page
+    sets the older Threefry derivation, and the module must print the same without it."""
     notebook = nbformat.read(derived_notebook(CHAPTER, framework), as_version=4)
-    return [
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    first = next(i for i, source in enumerate(code) if source.startswith(PAGE_CELLS))
+    imports = [source for source in code[:first] if source.startswith(("import ", "from "))]
+    printed = [
         (cell.source, "".join(o.text for o in cell.outputs if o.get("name") == "stdout"))
         for cell in notebook.cells
         if cell.cell_type == "code" and cell.source.startswith(PAGE_CELLS)
     ]
+    return imports, printed
 
 
 def colab_like_python(tmp: Path) -> tuple[Path, dict[str, str]]:
@@ -107,7 +106,20 @@ def colab_like_python(tmp: Path) -> tuple[Path, dict[str, str]]:
     return venv / "bin" / "python", {"PYTHONPATH": str(tmp)}
 
 
-NEWEST = "3.13"  # Colab's; MXNet has none newer than its own environment's 3.11
+def run_json(python: Path, code: str, variables: dict[str, str] | None = None) -> dict:
+    """The JSON that `code` prints last, run by `python` in the repository."""
+    result = subprocess.run(
+        [str(python), "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env=os.environ | (variables or {}),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 RUNS = [pytest.param((framework, "own"), id=framework) for framework in FRAMEWORKS] + [
     pytest.param((framework, NEWEST), id=f"{framework}-python{NEWEST}", marks=pytest.mark.colab)
     for framework in colab_smoke.COLAB_FRAMEWORKS
@@ -117,26 +129,19 @@ RUNS = [pytest.param((framework, "own"), id=framework) for framework in FRAMEWOR
 @pytest.fixture(scope="module", params=RUNS)
 def checked(request, tmp_path_factory) -> tuple[str, dict]:
     framework, where = request.param
-    python, variables = PYTHONS[framework], {}
+    python, variables = python_of(framework), {}
     if where == NEWEST:
         python, variables = colab_like_python(tmp_path_factory.mktemp("d2l"))
     if not python.exists():
         pytest.fail(f"{python} is missing: `make env` creates it")
+    imports, printed = chapter_cells(framework)
     code = CHECKS.format(
         module=MODULES[framework],
-        prelude=PRELUDES[framework],
-        page_cells=[source for source, _ in page_cells(framework)],
+        modules=sorted(MODULES.values()),
+        imports=imports,
+        page_cells=[source for source, _ in printed],
     )
-    result = subprocess.run(
-        [str(python), "-c", code],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env=os.environ | variables,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    results = json.loads(result.stdout.strip().splitlines()[-1])
+    results = run_json(python, code, variables)
     if where == NEWEST:
         assert results["python"] == NEWEST, results["python"]
     return framework, results
@@ -149,14 +154,10 @@ def test_bad_arguments_get_errors_that_name_them(checked):
         assert results[name].startswith(f"{name} must be"), results[name]
 
 
-def test_seeded_data_and_shuffles_are_reproducible(checked):
+def test_seeded_data_and_shuffles_are_reproducible_with_d2l_shapes(checked):
     framework, results = checked
     assert results["same data"] and results["same order"], framework
     assert results["other seed differs"], framework
-
-
-def test_d2l_shapes_and_lengths_hold(checked):
-    framework, results = checked
     assert results["shapes"] == [[32, 2], [32, 1]], framework
     assert results["batches"] == 32, framework
 
@@ -165,14 +166,14 @@ def test_a_framework_module_imports_no_other_framework(checked):
     framework, results = checked
     imported = set(results["frameworks imported"])
     assert MODULES[framework] in imported
-    assert imported - {MODULES[framework]} <= ALSO[framework], framework
+    assert imported - {MODULES[framework]} <= ALSO.get(framework, set()), framework
 
 
 def test_seeded_data_is_what_the_chapter_prints(checked):
     framework, results = checked
-    cells = page_cells(framework)
-    assert cells, f"{framework}: no cell of the chapter prints its first example"
-    assert results["page"] == [stored for _, stored in cells], framework
+    printed = chapter_cells(framework)[1]
+    assert printed, f"{framework}: no cell of the chapter prints its first example"
+    assert results["page"] == [stored for _, stored in printed], framework
 
 
 JAX_WITHOUT_THE_PAGE = """
@@ -195,26 +196,12 @@ print(json.dumps({"first example": numpy.asarray(data.X[0]).tolist(),
 """
 
 
-@pytest.fixture(scope="module")
-def jax_without_the_page() -> dict:
-    """d2lsave.jax in a fresh process that sets no JAX flag and seeds TensorFlow."""
-    result = subprocess.run(
-        [str(PYTHONS["jax"]), "-c", JAX_WITHOUT_THE_PAGE],
-        capture_output=True, text=True, check=False, cwd=ROOT,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def test_jax_module_draws_what_the_page_prints_without_the_pages_flag(jax_without_the_page):
-    """The page prints [-0.870, -3.232] for seed 0 (d2l's book too), whatever JAX's default
-    derivation of random bits, and importing or using the module leaves that default alone."""
-    results = jax_without_the_page
-    numpy_first = results["first example"]
-    assert numpy_first == pytest.approx([-0.86997527, -3.2320356], rel=1e-6), numpy_first
+def test_jax_module_draws_what_the_page_prints_without_the_pages_flag():
+    """In a fresh process that sets no JAX flag: the page prints [-0.870, -3.232] for seed 0
+    (d2l's book too), whatever JAX's default derivation of random bits, and importing or using
+    the module leaves that default alone; the same seed gives the same epoch order, whatever
+    other code seeds TensorFlow."""
+    results = run_json(python_of("jax"), JAX_WITHOUT_THE_PAGE)
+    assert results["first example"] == pytest.approx([-0.86997527, -3.2320356], rel=1e-6)
     assert results["flag before"] == results["flag after"]
-
-
-def test_jax_shuffles_ignore_tensorflows_global_seed(jax_without_the_page):
-    """The same seed gives the same epoch order, whatever other code seeds TensorFlow."""
-    assert jax_without_the_page["same order"]
+    assert results["same order"]

@@ -95,52 +95,36 @@ def test_ranks_take_their_rank_from_the_process_group(ranks):
     assert seen[0]["gathered"] == seen[1]["gathered"] == counts
 
 
-def test_each_rank_reads_its_stream_minibatches_and_they_equal_ones_computed_alone(ranks):
-    """Rank r yields minibatches r, r + 2, ...: the same bytes as computed here, alone."""
+def test_each_rank_reads_its_stream_minibatches_and_epochs_differ(ranks):
+    """Rank r yields minibatches r, r + 2, ...: the same bytes as computed here, alone, so that
+    the ranks together read every minibatch once; no minibatch comes back the next epoch."""
     _, seen = ranks
     here = SyntheticRegressionStream(**STREAM, rank=0, world_size=1)
+    epochs = [set(), set()]
     for rank, ranks_view in enumerate(seen):
-        for epoch, batches in zip(EPOCHS, ranks_view["stream"], strict=True):
+        for e, (epoch, batches) in enumerate(zip(EPOCHS, ranks_view["stream"], strict=True)):
             expected = [torch.cat(here.batch(epoch, k), 1) for k in range(rank, 11, RANKS)]
             assert len(batches) == len(expected)
             assert all(torch.equal(a, b) for a, b in zip(batches, expected, strict=True))
-
-
-def test_stream_epoch_is_read_exactly_once_across_shards_and_epochs_differ(ranks):
-    _, seen = ranks
-    here = SyntheticRegressionStream(**STREAM, rank=0, world_size=1)
-    epochs = []
-    for e, epoch in enumerate(EPOCHS):
-        read = [b.numpy().tobytes() for s in seen for b in s["stream"][e]]
-        expected = [torch.cat(here.batch(epoch, k), 1).numpy().tobytes() for k in range(11)]
-        assert sorted(read) == sorted(expected)  # no gap, no overlap
-        epochs.append(set(read))
+            epochs[e] |= {batch.numpy().tobytes() for batch in batches}
     assert not epochs[0] & epochs[1]
 
 
-def test_file_epoch_is_read_exactly_once_across_shards_and_epochs_differ(ranks):
+def test_the_file_shards_together_are_an_unsharded_epoch_of_every_row(ranks):
+    """Both ranks have a share; together, the same minibatches as one process reading the
+    whole epoch alone, every row of the file once, in another order each epoch."""
     folder, seen = ranks
     rows = np.load(folder / "rows.npy")
     parameters = {k: v for k, v in FILE.items() if k != "chunk"}
     assert np.array_equal(rows, RegressionRows(**parameters, block_size=FILE["chunk"])[:])
-    wanted = rows[np.lexsort(rows.T[::-1])]
-    orders = []
-    for e in range(len(EPOCHS)):
-        per_rank = [torch.cat(s["rows"][e]).numpy() for s in seen]
-        assert all(len(part) for part in per_rank)  # both ranks had a share
-        read = np.concatenate(per_rank)
-        assert len(read) == len(rows)
-        assert np.array_equal(read[np.lexsort(read.T[::-1])], wanted)
-        orders.append(read[:, -1])
-    assert not np.array_equal(orders[0], orders[1])
-
-
-def test_the_file_shards_together_are_an_unsharded_epoch(ranks):
-    """The same minibatches as one process reading the whole epoch alone."""
-    folder, seen = ranks
     alone = BlockShuffledDataset(folder / "rows.npy", **READER, rank=0, world_size=1)
+    orders = []
     for e, epoch in enumerate(EPOCHS):
+        assert all(len(s["rows"][e]) for s in seen)
         alone.set_epoch(epoch)
         expected = sorted(torch.cat([X, y], 1).numpy().tobytes() for X, y in alone)
-        read = sorted(b.numpy().tobytes() for s in seen for b in s["rows"][e])
-        assert read == expected
+        assert sorted(b.numpy().tobytes() for s in seen for b in s["rows"][e]) == expected
+        read = torch.cat([b for s in seen for b in s["rows"][e]]).numpy()
+        assert np.array_equal(read[np.lexsort(read.T[::-1])], rows[np.lexsort(rows.T[::-1])])
+        orders.append(read[:, -1])
+    assert not np.array_equal(orders[0], orders[1])

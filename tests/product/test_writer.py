@@ -3,15 +3,17 @@ not, resumable writes, and errors that name what went wrong."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import itertools
 import json
 import multiprocessing
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -36,12 +38,44 @@ def _write(path: Path, **changes):
     return write_regression_file(path, **options)
 
 
+def _manifest(path: Path) -> dict:
+    return json.loads(manifest_path(path).read_text())
+
+
+def _on_chunks(hook):
+    """Patch os.pwrite to call hook(n, written) before and after it writes the n-th chunk (the
+    header, at offset 0, is not one)."""
+    real, chunks = os.pwrite, itertools.count(1)
+
+    def pwrite(descriptor, data, offset):
+        if offset == 0:
+            return real(descriptor, data, offset)
+        n = next(chunks)
+        hook(n, False)
+        written = real(descriptor, data, offset)
+        hook(n, True)
+        return written
+
+    return mock.patch.object(os, "pwrite", pwrite)
+
+
+def _fail_at_chunk(path: Path, chunk: int) -> None:
+    """Write, with ENOSPC raised by the pwrite of chunk `chunk`."""
+
+    def hook(n, written):
+        if n == chunk and not written:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with _on_chunks(hook):
+        _write(path)
+
+
 @pytest.fixture(scope="module")
 def one_pass(tmp_path_factory) -> tuple[bytes, dict]:
     """The bytes and manifest of a file written in one go."""
     path = tmp_path_factory.mktemp("one-pass") / "rows.npy"
     _write(path)
-    return path.read_bytes(), json.loads(manifest_path(path).read_text())
+    return path.read_bytes(), _manifest(path)
 
 
 def _assert_not_complete(path: Path) -> None:
@@ -50,11 +84,11 @@ def _assert_not_complete(path: Path) -> None:
         open_regression_file(path)
 
 
-def test_the_file_holds_the_rows_and_the_manifest_says_so(tmp_path, one_pass):
+def test_the_file_holds_the_rows_and_the_manifest_says_so(tmp_path):
     rows = _write(tmp_path / "rows.npy")
     expected = RegressionRows(**{k: v for k, v in ARGS.items() if k != "chunk"}, block_size=100)
     assert np.array_equal(np.asarray(rows), expected[:])
-    manifest = json.loads(manifest_path(tmp_path / "rows.npy").read_text())
+    manifest = _manifest(tmp_path / "rows.npy")
     assert manifest["complete"] is True
     assert manifest["shape"] == [1950, 3] and manifest["dtype"] == "float32"
     assert manifest["chunk_size"] == 100 and manifest["parameters"]["noise"] == 0.01
@@ -62,102 +96,63 @@ def test_the_file_holds_the_rows_and_the_manifest_says_so(tmp_path, one_pass):
     assert open_regression_file(tmp_path / "rows.npy", verify=True).shape == (1950, 3)
 
 
-def _killed_writer(path: str, kill_at: int, before_write: bool) -> None:
-    """In a child process: write, and SIGKILL this process at chunk `kill_at`."""
-    real_pwrite, chunks = os.pwrite, []
+def _killed(path: Path, hook, wait_for_checkpoint: bool = False) -> dict:
+    """Write in a forked child that calls hook(n, written) around each chunk; SIGKILL it from
+    here once a checkpoint is recorded, or let it die by itself. Returns the manifest left."""
+    with _on_chunks(hook):
+        child = multiprocessing.get_context("fork").Process(target=_write, args=(path,))
+        child.start()
+    deadline = time.monotonic() + 60
+    while wait_for_checkpoint and child.is_alive() and time.monotonic() < deadline:
+        with contextlib.suppress(FileNotFoundError, json.JSONDecodeError, KeyError):
+            if _manifest(path)["chunks_written"] > 0:
+                break
+        time.sleep(0.01)
+    if wait_for_checkpoint:
+        os.kill(child.pid, signal.SIGKILL)
+    child.join(60)
+    assert child.exitcode == -signal.SIGKILL
+    _assert_not_complete(path)
+    manifest = _manifest(path)
+    assert manifest["complete"] is False
+    return manifest
 
-    def pwrite(descriptor, data, offset):
-        if offset > 0:  # offset 0 is the header
-            chunks.append(offset)
-            if len(chunks) == kill_at and before_write:
-                os.kill(os.getpid(), signal.SIGKILL)
-        written = real_pwrite(descriptor, data, offset)
-        if len(chunks) == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return written
 
-    os.pwrite = pwrite
-    _write(Path(path))
-
-
-def _chunks_written_by(action) -> int:
-    """How many chunks `action` writes (the header, at offset 0, does not count)."""
-    real_pwrite, chunks = os.pwrite, []
-
-    def pwrite(descriptor, data, offset):
-        chunks.extend([offset] if offset > 0 else [])
-        return real_pwrite(descriptor, data, offset)
-
-    os.pwrite = pwrite
-    try:
-        action()
-    finally:
-        os.pwrite = real_pwrite
-    return len(chunks)
+def _resume(path: Path, manifest: dict, one_pass: tuple[bytes, dict]) -> None:
+    """Resuming writes only the chunks after the last checkpoint, and the same file."""
+    written = []
+    with _on_chunks(lambda n, done: written.append(n) if done else None):
+        _write(path)
+    assert len(written) == 20 - manifest["chunks_written"]
+    assert path.read_bytes() == one_pass[0] and _manifest(path) == one_pass[1]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_write_killed_at_a_random_chunk_resumes_to_the_same_bytes(tmp_path, one_pass, seed):
     rng = np.random.default_rng(seed)
     kill_at, before_write = int(rng.integers(1, 21)), bool(rng.integers(2))
-    path = tmp_path / "rows.npy"
-    child = multiprocessing.get_context("fork").Process(
-        target=_killed_writer, args=(str(path), kill_at, before_write)
-    )
-    child.start()
-    child.join(60)
-    assert child.exitcode == -signal.SIGKILL
-    _assert_not_complete(path)
-    manifest = json.loads(manifest_path(path).read_text())
-    assert manifest["complete"] is False
+
+    def hook(n, written):
+        if n == kill_at and written != before_write:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    manifest = _killed(tmp_path / "rows.npy", hook)
     assert manifest["chunks_written"] == (kill_at - 1) // CHECKPOINT * CHECKPOINT
-    assert _chunks_written_by(lambda: _write(path)) == 20 - manifest["chunks_written"]
-    data, final = one_pass
-    assert path.read_bytes() == data
-    assert json.loads(manifest_path(path).read_text()) == final
+    _resume(tmp_path / "rows.npy", manifest, one_pass)
 
 
-@pytest.mark.processes
-def test_a_write_killed_by_the_shell_resumes_too(tmp_path, one_pass):
-    """SIGKILL from outside, at whatever chunk the write has reached after a moment."""
-    path = tmp_path / "rows.npy"
-    code = (
-        "import os, time\n"
-        "real = os.pwrite\n"
-        "def slow(*args):\n"
-        "    time.sleep(0.05)\n"
-        "    return real(*args)\n"
-        "os.pwrite = slow\n"
-        "from tests.product.test_writer import _write\n"
-        "from pathlib import Path\n"
-        f"_write(Path({str(path)!r}))\n"
-    )
-    root = Path(__file__).resolve().parents[2]
-    child = subprocess.Popen([sys.executable, "-c", code], cwd=root)
-    try:
-        for _ in range(1200):  # until a checkpoint is recorded (d2lsave's import takes seconds)
-            try:
-                if json.loads(manifest_path(path).read_text())["chunks_written"] > 0:
-                    break
-            except (FileNotFoundError, json.JSONDecodeError, KeyError):
-                pass
-            if child.poll() is not None:
-                break
-            time.sleep(0.05)
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-    assert child.returncode == -signal.SIGKILL
-    _assert_not_complete(path)
-    _write(path)
-    assert path.read_bytes() == one_pass[0]
+def test_a_write_killed_from_outside_resumes_too(tmp_path, one_pass):
+    """SIGKILL from another process, at whatever chunk the write has reached."""
+    manifest = _killed(tmp_path / "rows.npy", lambda n, w: time.sleep(0.05), True)
+    _resume(tmp_path / "rows.npy", manifest, one_pass)
 
 
 def test_the_reader_refuses_an_incomplete_file_and_says_how_to_resume(tmp_path):
     path = tmp_path / "rows.npy"
     _write(path)
-    manifest = json.loads(manifest_path(path).read_text())
-    manifest_path(path).write_text(json.dumps(manifest | {"complete": False, "chunks_written": 6}))
+    manifest_path(path).write_text(
+        json.dumps(_manifest(path) | {"complete": False, "chunks_written": 6})
+    )
     with pytest.raises(IncompleteDatasetError, match="incomplete") as err:
         open_regression_file(path)
     assert "6 of 20 chunks" in str(err.value)
@@ -189,38 +184,27 @@ def test_the_reader_checks_size_and_checksum(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("where", "error", "message"),
+    ("where", "change", "error", "message"),
     [
-        ("missing/rows.npy", FileNotFoundError, "folder .*missing.* does not exist"),
-        ("", IsADirectoryError, "path must name a file, got the folder"),
+        ("missing/rows.npy", {}, FileNotFoundError, "folder .*missing.* does not exist"),
+        ("", {}, IsADirectoryError, "path must name a file, got the folder"),
+        (3, {}, TypeError, "path must be a str or os.PathLike, got 3"),
+        ("rows.npy", {"noise": -1}, ValueError, "noise must be a finite real number >= 0, got -1"),
+        ("rows.npy", {"num_examples": 0}, ValueError, "num_examples must be an integer >= 1"),
+        ("rows.npy", {"chunk": 0}, ValueError, "chunk must be an integer >= 1, got 0"),
+        ("rows.npy", {"w": []}, ValueError, "w must be a non-empty"),
+        (
+            "rows.npy",
+            {"num_examples": 2**40, "chunk": 1},
+            ValueError,
+            "makes 1,099,511,627,776 blocks, and at most 2",
+        ),
+        ("rows.npy", {"checkpoint_every": 0}, ValueError, "checkpoint_every must be an integer"),
     ],
-    ids=["missing folder", "a folder"],
 )
-def test_a_bad_path_is_named(tmp_path, where, error, message):
+def test_wrong_arguments_are_named_and_leave_nothing(tmp_path, where, change, error, message):
     with pytest.raises(error, match=message):
-        _write(tmp_path / where)
-    assert list(tmp_path.rglob("*.json")) == []
-
-
-def test_a_path_that_is_not_one_is_named():
-    with pytest.raises(TypeError, match="path must be a str or os.PathLike, got 3"):
-        _write(3)
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"noise": -1}, "noise must be a finite real number >= 0, got -1"),
-        ({"num_examples": 0}, "num_examples must be an integer >= 1, got 0"),
-        ({"chunk": 0}, "chunk must be an integer >= 1, got 0"),
-        ({"w": []}, "w must be a non-empty"),
-        ({"num_examples": 2**40, "chunk": 1}, "makes 1,099,511,627,776 blocks, and at most 2"),
-        ({"checkpoint_every": 0}, "checkpoint_every must be an integer >= 1"),
-    ],
-)
-def test_wrong_parameters_are_named_and_leave_nothing(tmp_path, change, message):
-    with pytest.raises(ValueError, match=message):
-        _write(tmp_path / "rows.npy", **change)
+        _write(tmp_path / where if isinstance(where, str) else where, **change)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -232,25 +216,7 @@ def test_resuming_with_other_parameters_is_refused(tmp_path):
         _write(path, seed=1)
     _assert_not_complete(path)
     _write(path, seed=1, resume=False)
-    assert json.loads(manifest_path(path).read_text())["parameters"]["seed"] == 1
-
-
-def _fail_at_chunk(path: Path, chunk: int) -> None:
-    """Write, with ENOSPC raised by the pwrite of chunk `chunk`."""
-    real_pwrite, chunks = os.pwrite, []
-
-    def pwrite(descriptor, data, offset):
-        if offset > 0:
-            chunks.append(offset)
-            if len(chunks) == chunk:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real_pwrite(descriptor, data, offset)
-
-    os.pwrite = pwrite
-    try:
-        _write(path)
-    finally:
-        os.pwrite = real_pwrite
+    assert _manifest(path)["parameters"]["seed"] == 1
 
 
 def test_a_full_disk_while_writing_is_named_and_resumable(tmp_path, one_pass):
@@ -273,20 +239,12 @@ def test_a_disk_too_small_fails_before_the_first_chunk(tmp_path, monkeypatch):
     _assert_not_complete(tmp_path / "rows.npy")
 
 
-def _can_mount_tmpfs(folder: Path) -> bool:
-    folder.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(folder)],
-        capture_output=True,
-        check=False,
-    )
-    return result.returncode == 0
-
-
 def test_a_real_full_disk_on_a_small_tmpfs(tmp_path):
     """Where this test may mount a 16 kB tmpfs (as root), a real ENOSPC, not an injected one."""
     small = tmp_path / "small"
-    if os.geteuid() != 0 or not _can_mount_tmpfs(small):
+    small.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(small)]
+    if os.geteuid() != 0 or subprocess.run(mount, capture_output=True).returncode != 0:
         pytest.skip("needs root to mount a small tmpfs")
     try:
         with pytest.raises(DiskFullError, match="no space left"):

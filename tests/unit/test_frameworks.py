@@ -339,7 +339,7 @@ def fifth_framework(monkeypatch):
 
     declared = {
         **d2lsetup.FRAMEWORKS,
-        "numpy": d2lsetup.Framework("numpy", "NumPy", "python3", "Python 3", ".venv", {}),
+        "numpy": d2lsetup.Framework("numpy", "NumPy", "numpy", "python3", "Python 3", ".venv", {}),
     }
     monkeypatch.setattr(d2lsetup, "FRAMEWORKS", declared)
     monkeypatch.syspath_prepend(str(ROOT / "book" / "_ext"))
