@@ -1,4 +1,4 @@
-"""Shared fixtures: the built book, a local web server for it, and an offline browser page.
+"""Shared fixtures: the built book, and pytest-playwright's browser, Debian's Chromium.
 
 A test that uses one of the slow fixtures gets that fixture's marker, so that `make check`,
 which deselects the slow markers, leaves out exactly the tests that need a browser, a book
@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tools.explorer_page import CHROMIUM, CHROMIUM_ARGS, serve, watch
+from tools.pdf import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
@@ -24,17 +22,14 @@ HTML = ROOT / "_build" / "html"
 # fixture -> the marker of every test that uses it, directly or through another fixture
 FIXTURE_MARKERS = {
     "built_book": "build",
-    "book_server": "build",
-    "chromium": "browser",
-    "offline_page": "browser",
+    "browser": "browser",
     "lab": "lab",
     "released": "build",
 }
-NO_BROWSER = "Playwright or Chromium is missing: run `make browser` (make test does)"
 # `make test` runs the tests of these markers beside the others, which build the book in
 # _build/html: none of them may use the built book, which may be half-written at the time.
 RUN_BESIDE_THE_BUILD = {"nbval", "colab"}
-BUILT_BOOK = {"built_book", "book_server", "offline_page"}
+BUILT_BOOK = {"built_book"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
@@ -84,36 +79,8 @@ def built_book() -> Path:
 
 
 @pytest.fixture(scope="session")
-def book_server(built_book: Path) -> Iterator[str]:
-    """A loopback web server for the built book; yields its base URL."""
-    with serve(built_book) as url:
-        yield url
-
-
-def require_browser() -> tuple[Any, str]:
-    """Playwright's sync API and Chromium's path; without either, the test is skipped with the
-    same message, which names the command that installs them."""
-    playwright_api = pytest.importorskip("playwright.sync_api", reason=NO_BROWSER)
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """pytest-playwright's browser is Debian's Chromium, never one it downloads."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{NO_BROWSER}: no Chromium at {CHROMIUM}")
-    return playwright_api, CHROMIUM
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    """Headless Debian Chromium, driven by Playwright."""
-    playwright_api, executable = require_browser()
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def offline_page(chromium, book_server):
-    """A fresh page that may only reach the book's own server; everything else is blocked."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.log = watch(page, allowed=(book_server, "data:"))
-    yield page
-    context.close()
+        pytest.skip(f"no Chromium at {CHROMIUM}: `make test` installs it")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}

@@ -58,16 +58,17 @@ def lab_command() -> list[str]:
 
 
 def lock(options: list[str]) -> int:
-    """`uv pip compile` of every environment's requirements into its constraints, for Python
-    3.11, from the indexes pip uses; pins already there are kept unless `options` say
-    `--upgrade`."""
+    """`uv pip compile` of every environment's requirements into its constraints, from the
+    indexes pip uses; pins already there are kept unless `options` say `--upgrade`."""
     from d2lsetup import FRAMEWORKS
     from tools.pip_sources import source_options
 
     own = {f"-{fw.name}" for fw in FRAMEWORKS.values() if fw.environment != ".venv"}
     for suffix in ["", *sorted(own)]:
+        # .venv's own Python; Python 3.11 for an environment of its own (tools/env.py)
+        python = ["--python-version", "3.11"] if suffix else ["--python", sys.executable]
         command = [str(Path(sys.executable).parent / "uv"), "pip", "compile", "--quiet",
-                   *source_options(constraints=False), "--python-version", "3.11", *options,
+                   *source_options(constraints=False), *python, *options,
                    "--custom-compile-command", "make lock", f"requirements{suffix}.txt",
                    "-o", f"constraints{suffix}.txt"]  # fmt: skip
         if subprocess.run(command, cwd=env.ROOT).returncode != 0:
@@ -79,7 +80,7 @@ def build_book(pdf: bool) -> int:
     from tools import pdf as printer
     from tools import render, web_assets
 
-    web_assets.main([])
+    web_assets.stage()
     if render.write_all() != 0:
         return 1
     jupyter_book = Path(sys.executable).parent / "jupyter-book"

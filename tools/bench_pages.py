@@ -13,71 +13,40 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 from tools.book_notebooks import ROOT, toc_pages
-from tools.explorer_page import CHROMIUM, CHROMIUM_ARGS, watch
+from tools.explorer_page import CHROMIUM, CHROMIUM_ARGS, HTML, RECORD_DRAWINGS, watch
 
-HTML = ROOT / "_build" / "html"
 MAX_BYTES = 2_000_000
 FIRST_DRAW_SECONDS = 1.0
 FIRST_DRAW_OVER_INTRO_LOAD = 1.2
-
-# Records when a canvas inside the explorer is first painted: a drawing call of its 2D
-# context, seen from outside the page's own code.
-RECORD_FIRST_DRAW = """(() => {
-  const proto = CanvasRenderingContext2D.prototype, fillRect = proto.fillRect;
-  proto.fillRect = function (...args) {
-    if (window.__firstDraw === undefined && this.canvas.closest(".regression-explorer"))
-      window.__firstDraw = performance.now();
-    return fillRect.apply(this, args);
-  };
-})();"""
+TIMING = """() => ({load: performance.getEntriesByType("navigation")[0].loadEventStart / 1000,
+                   draw: window.__firstPaint === undefined ? null : window.__firstPaint / 1000})"""
 
 
-@dataclass
-class Visit:
-    """One page opened once: what it loaded and when it was ready."""
-
-    bytes: int
-    files: int
-    load: float
-    first_draw: float | None
-    blocked: list[str]
-
-
-def built_pages() -> list[str]:
-    """The built pages of the table of contents, in reading order, as paths under _build/html."""
-    return [page.relative_to(ROOT).with_suffix(".html").as_posix() for page in toc_pages()]
-
-
-def visit(browser, page_path: Path, explorer: bool) -> Visit:
+def visit(browser, path: str) -> dict:
+    """One page opened once, with an empty cache: bytes, files, load and first-plot seconds,
+    and the requests that left the book."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_init_script(RECORD_FIRST_DRAW)
-    page = context.new_page()
-    log = watch(page, allowed=("file://", "data:", "blob:"))
+    context.add_init_script(RECORD_DRAWINGS)
+    log = watch(context, allowed=("file://", "data:", "blob:"))
     sizes: list[int] = []
+    page = context.new_page()
     page.on("requestfinished", lambda request: sizes.append(_body_size(request)))
-    page.goto(page_path.as_uri(), wait_until="load")
-    if explorer:
-        page.wait_for_function("() => window.__firstDraw !== undefined", timeout=60_000)
+    page.goto((HTML / path).as_uri(), wait_until="load")
+    if "explorer" in path:
+        page.wait_for_function("() => window.__firstPaint !== undefined", timeout=60_000)
     page.wait_for_load_state("networkidle")
-    timing = page.evaluate("""() => {
-      const nav = performance.getEntriesByType("navigation")[0];
-      return {load: nav.loadEventStart, draw: window.__firstDraw ?? null};
-    }""")
+    timing = page.evaluate(TIMING)
     context.close()
-    draw = timing["draw"] / 1000 if timing["draw"] is not None else None
-    return Visit(sum(sizes), len(sizes), timing["load"] / 1000, draw, log.blocked_requests)
+    return {"bytes": sum(sizes), "files": len(sizes), **timing, "blocked": log.blocked_requests}
 
 
 def _body_size(request) -> int:
-    response = request.response()
     try:
-        return len(response.body()) if response else 0
+        return len(request.response().body()) if request.response() else 0
     except Exception:  # a body the browser no longer holds (a redirect, a cancelled fetch)
         return 0
 
@@ -88,48 +57,48 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error(f"--runs must be at least 1, got {args.runs}")
-    pages = built_pages()
+    pages = [page.relative_to(ROOT).with_suffix(".html").as_posix() for page in toc_pages()]
     missing = [p for p in pages if not (HTML / p).exists()]
     if missing:
         print(f"not built: {', '.join(missing)}; build the book first: make book", file=sys.stderr)
         return 2
-    results: dict[str, list[Visit]] = {p: [] for p in pages}
+    visits: dict[str, list[dict]] = {p: [] for p in pages}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for _ in range(args.runs):  # pages interleaved, so that a busy spell hits them all
             for path in pages:
-                results[path].append(visit(browser, HTML / path, "explorer" in path))
+                visits[path].append(visit(browser, path))
         browser.close()
+    median = {
+        path: {
+            key: statistics.median(values) if values else None
+            for key in ("bytes", "files", "load", "draw")
+            for values in [[v[key] for v in runs if v[key] is not None]]
+        }
+        for path, runs in visits.items()
+    }
     print("| page | bytes loaded | files | load s | first plot s |\n|---|---|---|---|---|")
-    median = {p: _medians(v) for p, v in results.items()}
-    for path, (size, files, load, draw) in median.items():
-        drawn = f"{draw:.2f}" if draw is not None else "–"
-        print(f"| {path} | {size / 1e6:.2f} MB | {files} | {load:.2f} | {drawn} |")
-    intro_load = median[pages[0]][2]
-    explorer_draw = median["book/explorer.html"][3]
+    for path, m in median.items():
+        drawn = f"{m['draw']:.2f}" if m["draw"] is not None else "–"
+        print(
+            f"| {path} | {m['bytes'] / 1e6:.2f} MB | {m['files']:.0f} | {m['load']:.2f} | {drawn} |"
+        )
+    draw, intro_load = median["book/explorer.html"]["draw"], median[pages[0]]["load"]
     checks = {
-        f"every page ≤ {MAX_BYTES / 1e6:g} MB": all(m[0] <= MAX_BYTES for m in median.values()),
-        f"explorer's first plot ≤ {FIRST_DRAW_SECONDS:g} s ({explorer_draw:.2f} s)": explorer_draw
+        f"every page ≤ {MAX_BYTES / 1e6:g} MB": all(
+            m["bytes"] <= MAX_BYTES for m in median.values()
+        ),
+        f"explorer's first plot ≤ {FIRST_DRAW_SECONDS:g} s ({draw:.2f} s)": draw
         <= FIRST_DRAW_SECONDS,
-        f"first plot / intro load ≤ {FIRST_DRAW_OVER_INTRO_LOAD:g} "
-        f"({explorer_draw / intro_load:.2f})": explorer_draw / intro_load
-        <= FIRST_DRAW_OVER_INTRO_LOAD,
-        "no request leaves the book": not any(v.blocked for vs in results.values() for v in vs),
+        f"first plot / intro load ≤ {FIRST_DRAW_OVER_INTRO_LOAD:g} ({draw / intro_load:.2f})": (
+            draw / intro_load <= FIRST_DRAW_OVER_INTRO_LOAD
+        ),
+        "no request leaves the book": not any(v["blocked"] for vs in visits.values() for v in vs),
     }
     print(f"\nmedians of {args.runs} visits per page, each with an empty cache")
     for claim, holds in checks.items():
         print(f"{'holds' if holds else 'FAILS'}: {claim}")
     return 0 if all(checks.values()) else 1
-
-
-def _medians(visits: list[Visit]) -> tuple[int, int, float, float | None]:
-    draws = [v.first_draw for v in visits if v.first_draw is not None]
-    return (
-        int(statistics.median(v.bytes for v in visits)),
-        int(statistics.median(v.files for v in visits)),
-        statistics.median(v.load for v in visits),
-        statistics.median(draws) if draws else None,
-    )
 
 
 if __name__ == "__main__":

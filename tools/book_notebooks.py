@@ -76,14 +76,20 @@ def toc_notebooks(toc: Path = TOC) -> list[Path]:
     return [page for page in toc_pages(toc) if is_notebook(page)]
 
 
-def package_digest(root: Path = ROOT) -> str:
-    """A sha256 over the generated package's files (names and bytes), in name order.
+def digest(paths: list[Path]) -> str:
+    """A sha256 over the names and bytes of `paths`: what a derived thing was made from.
 
-    A page that imports the package must be executed again when this changes, even though its
-    own cells did not.
+    The book's one rule of "is it up to date?": a derived thing (an executed notebook, an
+    environment, the PDF) stores the digest of its inputs, and is made again when it differs.
     """
-    digest = hashlib.sha256()
+    total = hashlib.sha256()
+    for path in paths:
+        total.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return total.hexdigest()
+
+
+def package_digest(root: Path = ROOT) -> str:
+    """The digest of the generated package (its Python and front-end modules): a page that
+    imports it must be executed again when this changes, even though its own cells did not."""
     package = root / PACKAGE
-    for path in sorted([*package.glob("*.py"), *package.glob("*.js")]):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    return digest(sorted([*package.glob("*.py"), *package.glob("*.js")]))

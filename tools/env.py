@@ -17,7 +17,6 @@ says what their outputs were made from. Nothing is decided by file times.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shlex
 import shutil
@@ -25,7 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tools.book_notebooks import ROOT
+from tools.book_notebooks import ROOT, digest
 from tools.pip_sources import source_options
 
 VENV = ROOT / ".venv"
@@ -33,14 +32,6 @@ PYTHON = VENV / "bin" / "python"
 MPLCONFIGDIR = ROOT / "_build" / "matplotlib"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 DEBIAN = {"chromium": CHROMIUM, "bubblewrap": "bwrap"}
-
-
-def digest(paths: list[Path]) -> str:
-    """A sha256 over the names and bytes of `paths`."""
-    total = hashlib.sha256()
-    for path in paths:
-        total.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return total.hexdigest()
 
 
 def run(*command: str | Path, **options) -> None:

@@ -1,31 +1,25 @@
-"""Serving the built book and driving its explorer, for the browser tests and the benchmark."""
+"""The built book in headless Chromium, offline, and its explorer seen from outside the page.
+
+For the book's browser tests and the benchmarks: Debian's Chromium, a browser context that
+serves `_build/html` itself (no web server) and refuses every other request, and the explorer's
+drawings, recorded by wrapping the canvas calls the page makes (the page ships no test code).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import http.server
-import os
-import socket
-import subprocess
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tools.pdf import CHROMIUM, CHROMIUM_ARGS  # noqa: F401 - the book's browser, for all
 
+HTML = Path(__file__).resolve().parent.parent / "_build" / "html"
+BOOK = "http://book.test"  # the origin the book is served at, from `HTML`, inside the browser
 LABELS = {
     "noise": "noise σ",
     "batch_size": "batch size",
@@ -35,23 +29,87 @@ LABELS = {
     "b": "bias b",
     "seed": "data seed",
 }
-
-RECORD_INPUTS = """() => {
-  window.__inputTimes = [];
-  document.addEventListener("keydown", () => window.__inputTimes.push(performance.now()),
-                            {capture: true});
-}"""
-
-
-# The live explorer, drawn by the widget manager; until then a page may show its preview
+# The live explorer; until the widget manager has drawn it, a page may show its preview
 # (book/_widgets/preview.js), a picture of the same plot, which the live one replaces.
 LIVE_EXPLORER = ".widget-subarea:not(.widget-preview) .regression-explorer"
+
+# Records when an explorer's canvas was first painted (its preview's or its own), each drawing of
+# the live explorer: when it started (its background) and ended (its last line), and the last
+# drawing's rectangles and lines, as the page hands them to the canvas.
+RECORD_DRAWINGS = """(() => {
+  const proto = CanvasRenderingContext2D.prototype, drawings = (window.__drawings = []);
+  const wrap = (name, record) => {
+    const original = proto[name];
+    proto[name] = function (...args) {
+      const canvas = this.canvas;
+      if (canvas.closest(".regression-explorer")) {
+        window.__firstPaint ??= performance.now();  // the preview's, if the page has one
+        if (!canvas.closest(".widget-preview")) record(args);
+      }
+      return original.apply(this, args);
+    };
+  };
+  wrap("fillRect", (args) => {
+    if (args[0] === 0 && args[1] === 0) {
+      drawings.push({start: performance.now(), end: null});
+      window.__plot = {rects: [], lines: []};
+    }
+    window.__plot.rects.push(args);
+  });
+  wrap("moveTo", (args) => window.__plot.lines.push(args));
+  wrap("lineTo", (args) => {
+    window.__plot.lines.at(-1).push(...args);
+    drawings.at(-1).end = performance.now();
+  });
+})();"""
+
+
+@dataclass
+class PageLog:
+    """What the pages of a browser context did that a test or the benchmark asserts on."""
+
+    console_errors: list[str] = field(default_factory=list)
+    blocked_requests: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+
+
+def watch(target, allowed: tuple[str, ...] = (), html: Path | None = None) -> PageLog:
+    """Let a page or context load only URLs starting with one of `allowed`, or the book at
+    `BOOK` when `html` is given, served from that folder; record every other request (refused),
+    failed requests (a missing file of the book among them) and errors in the console."""
+    context = getattr(target, "context", target)
+    log = PageLog()
+
+    def route(request_route) -> None:
+        url = request_route.request.url
+        if html is not None and url.startswith(BOOK + "/"):
+            path = html / unquote(urlsplit(url).path).lstrip("/")
+            path = path / "index.html" if path.is_dir() else path
+            if path.is_file():
+                return request_route.fulfill(path=path)
+            log.failed_requests.append(url)
+            return request_route.fulfill(status=404)
+        if url.startswith(allowed):
+            return request_route.continue_()
+        log.blocked_requests.append(url)
+        request_route.abort()
+
+    context.route("**/*", route)
+    context.on("console", lambda m: m.type == "error" and log.console_errors.append(m.text))
+    context.on("weberror", lambda error: log.console_errors.append(str(error.error)))
+    context.on("requestfailed", lambda request: log.failed_requests.append(request.url))
+    return log
 
 
 def explorer(page):
     """The live explorer's element, once it has drawn and its preview, if any, has gone."""
     page.wait_for_selector(f"{LIVE_EXPLORER} canvas", state="visible", timeout=20_000)
     return page.locator(LIVE_EXPLORER).first
+
+
+def drawings(page) -> int:
+    """How many times the live explorer has drawn its plot (RECORD_DRAWINGS counts them)."""
+    return page.evaluate("() => window.__drawings.length")
 
 
 def slider(page, name: str):
@@ -62,56 +120,21 @@ def slider(page, name: str):
 
 def set_slider(page, name: str, value: float) -> None:
     """Type a value into a slider's readout, as a reader can, and wait for the redraw."""
-    draws = explorer(page).evaluate("e => e.__drawTimes.length")
-    readout = slider(page, name).locator(".widget-readout")
-    readout.click()
+    before = drawings(page)
+    slider(page, name).locator(".widget-readout").click()
     page.keyboard.press("Control+A")
     page.keyboard.type(str(value))
     page.keyboard.press("Enter")
-    page.wait_for_function(
-        "([draws]) => document.querySelector('.regression-explorer').__drawTimes.length > draws",
-        arg=[draws],
-        timeout=10_000,
-    )
-
-
-def drawn(page) -> dict:
-    """What the explorer drew last: settings, points, labels, minibatch and readout."""
-    return explorer(page).evaluate("""e => ({
-        n: e.__state.n, w1: e.__state.w1, w2: e.__state.w2, b: e.__state.b,
-        noise: e.__state.noise, seed: e.__state.seed, batchSize: e.__state.batchSize,
-        x1: Array.from(e.__state.x1), x2: Array.from(e.__state.x2), y: Array.from(e.__state.y),
-        eta: Array.from(e.__state.eta),
-        batch: e.__state.batch, fit: e.__state.fit, dataset: {...e.dataset},
-        readout: e.querySelector(".explorer-readout").textContent,
-        draws: e.__drawTimes.length})""")
-
-
-def painted_rows(page, rgb: tuple[int, int, int] = (230, 159, 0)) -> float:
-    """The mean row, in canvas pixels, of the pixels painted in `rgb` (the minibatch's orange)."""
-    return explorer(page).evaluate(
-        """(e, rgb) => {
-        const canvas = e.querySelector("canvas");
-        const {data, width} = canvas.getContext("2d").getImageData(
-            0, 0, canvas.width, canvas.height);
-        let rows = 0, count = 0;
-        for (let p = 0; p < data.length; p += 4) {
-          if (data[p] === rgb[0] && data[p + 1] === rgb[1] && data[p + 2] === rgb[2]) {
-            rows += Math.floor(p / 4 / width); count++;
-          }
-        }
-        return count ? rows / count : null;
-    }""",
-        list(rgb),
-    )
+    page.wait_for_function("n => window.__drawings.length > n", arg=before, timeout=10_000)
 
 
 @contextlib.contextmanager
 def serve(directory: Path) -> Iterator[str]:
-    """A loopback web server for a folder; yields its base URL."""
+    """A loopback web server for a folder; yields its base URL. (Only tests/conftest.py's
+    `book_server` uses it; the book tier serves the book from the browser context.)"""
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+        def log_message(self, *args) -> None:
             pass
 
     handler = functools.partial(Quiet, directory=str(directory))
@@ -121,98 +144,3 @@ def serve(directory: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
-
-
-def free_port() -> int:
-    """A loopback port that nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextlib.contextmanager
-def jupyter_server(
-    command: list[str], port: int, ready_path: str, environment: dict[str, str]
-) -> Iterator[str]:
-    """A Jupyter server (JupyterLab or classic Notebook) started by `command` on `port`;
-    yields its URL once `ready_path` answers, and stops the server afterwards."""
-    server = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/{ready_path}", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-@dataclass
-class PageLog:
-    """What a page did that a test or the benchmark may assert on."""
-
-    console_errors: list[str] = field(default_factory=list)
-    blocked_requests: list[str] = field(default_factory=list)
-    failed_requests: list[str] = field(default_factory=list)
-
-
-def watch(page, allowed: tuple[str, ...]) -> PageLog:
-    """Let the page load only URLs starting with one of `allowed`, and record what it did.
-
-    Every other request is aborted and recorded, as are console errors, uncaught exceptions
-    and failed requests.
-    """
-    log = PageLog()
-
-    def route(request_route):
-        url = request_route.request.url
-        if url.startswith(allowed):
-            request_route.continue_()
-        else:
-            log.blocked_requests.append(url)
-            request_route.abort()
-
-    page.route("**/*", route)
-    page.on("console", lambda m: m.type == "error" and log.console_errors.append(m.text))
-    page.on("pageerror", lambda error: log.console_errors.append(str(error)))
-    page.on("requestfailed", lambda r: log.failed_requests.append(r.url))
-    return log
-
-
-def open_in_mode(browser, server: str, path: str, mode: str, scale: float = 1):
-    """A new page at `path` of the book's server, offline, in a colour mode a reader chose.
-
-    The theme keeps the reader's choice in localStorage ("mode": light, dark or auto) and sets
-    `data-theme` on <html> from it before the page is drawn.
-    """
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, device_scale_factor=scale
-    )
-    context.add_init_script(f"localStorage.setItem('mode', '{mode}')")
-    page = context.new_page()
-    page.log = watch(page, allowed=(server, "data:"))
-    page.goto(f"{server}/{path}", wait_until="networkidle")
-    return page
-
-
-def relative_luminance(rgb) -> float:
-    """WCAG 2.1 relative luminance of an sRGB colour given as 0-255 channels."""
-
-    def linear(channel: float) -> float:
-        c = channel / 255
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (linear(c) for c in rgb[:3])
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast_ratio(first, second) -> float:
-    """WCAG 2.1 contrast ratio of two colours, from 1 (same) to 21 (black on white)."""
-    lighter, darker = sorted((relative_luminance(first), relative_luminance(second)))[::-1]
-    return (lighter + 0.05) / (darker + 0.05)

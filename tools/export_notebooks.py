@@ -545,7 +545,7 @@ def export_notebook(md: Path, book: BookIndex, framework: str = DEFAULT) -> nbfo
     return notebook
 
 
-def _with_context(where: str, function, *args):  # noqa: ANN001, ANN202
+def _with_context(where: str, function, *args):
     """Call `function`, adding the page and cell to any export error it raises."""
     try:
         return function(*args)

@@ -1,8 +1,13 @@
-"""The book builds with warnings as errors, and a rebuild with nothing changed does no work."""
+"""The book builds with warnings as errors, a rebuild with nothing changed does no work, and the
+explorer's front end is valid JavaScript."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+
+import pytest
 
 from tests.conftest import ROOT, build_book
 from tools.book_notebooks import toc_pages
@@ -48,3 +53,12 @@ def test_the_status_page_lists_every_stored_notebook_with_its_inputs_digest(buil
     for notebook in sorted((ROOT / "book").glob("*.ipynb")):
         digest = json.loads(notebook.read_text())["metadata"]["executed_inputs"]
         assert f'<span class="pre">{digest[:12]}</span>' in html, notebook.name
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="no node on the PATH")
+def test_the_explorers_front_end_is_a_valid_module():
+    """`node --check` as a module: Node 20 passes a broken module given as a `.js` file."""
+    check = ["node", "--check", "--input-type=module"]
+    source = (ROOT / "book" / "explorer.js").read_text()
+    result = subprocess.run(check, input=source, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr

@@ -58,13 +58,9 @@ def test_no_page_loads_fontawesome_js(built_book):
         if "pydata-sphinx-theme.css" in html:  # not the redirect of index.html
             themed += 1
             for script in ("scripts/bootstrap.js", "scripts/pydata-sphinx-theme.js"):
-                assert f'<script defer src="{_prefix(page, built_book)}_static/{script}' in html
+                prefix = "../" * (len(page.relative_to(built_book).parts) - 1)  # to the root
+                assert f'<script defer src="{prefix}_static/{script}' in html
     assert themed >= 8
-
-
-def _prefix(page: Path, built_book: Path) -> str:
-    """The relative path from a page to the book's root folder."""
-    return "../" * (len(page.relative_to(built_book).parts) - 1)
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)

@@ -29,15 +29,10 @@ KNOWN_TEXT = [
 
 
 @pytest.fixture(scope="module")
-def book_pdf(built_book: Path) -> Path:
+def reader(built_book: Path):
     """The book as `make book` prints it (the `built_book` fixture does the same)."""
     assert pdf.is_current(built_book, pdf.OUTPUT)
-    return pdf.OUTPUT
-
-
-@pytest.fixture(scope="module")
-def reader(book_pdf: Path):
-    return pypdf.PdfReader(book_pdf)
+    return pypdf.PdfReader(pdf.OUTPUT)
 
 
 def _normal(text: str) -> str:
@@ -64,24 +59,14 @@ def _headings(page: Path) -> list[tuple[int, str]]:
 
 def _outline(reader) -> list[tuple[int, str, int]]:
     """(depth, title, page index) of every bookmark, in order."""
-    flat = []
-
-    def walk(items, depth):
-        for item in items:
-            if isinstance(item, list):
-                walk(item, depth + 1)
-            else:
-                flat.append((depth, item.title, reader.get_destination_page_number(item)))
-
-    walk(reader.outline, 0)
-    return flat
+    return [
+        (depth, item.title, reader.get_destination_page_number(item))
+        for item, depth in pdf._outline(reader.outline)
+    ]
 
 
 def _printed_order() -> list[Path]:
-    pages = toc_pages()
-    return [p for p in pages if not pdf.is_solutions_page(p)] + [
-        p for p in pages if pdf.is_solutions_page(p)
-    ]
+    return sorted(toc_pages(), key=pdf.is_solutions_page)  # the solutions last, as the appendix
 
 
 def test_a_bookmark_per_page_in_reading_order_with_the_solutions_as_appendix(reader):

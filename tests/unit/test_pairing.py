@@ -43,7 +43,7 @@ def edited(model: dict) -> dict:
 
 
 @pytest.fixture(params=["header as committed", "header without pairing"])
-def page(request, tmp_path) -> Path:
+def md(request, tmp_path) -> Path:
     """A copy of a page and of the `.ipynb` that `make sync` derives from it."""
     md = tmp_path / PAGE.name
     text = PAGE.read_text()
@@ -53,17 +53,17 @@ def page(request, tmp_path) -> Path:
     return md
 
 
-def test_saving_the_notebook_in_lab_never_rewrites_the_markdown(page):
-    before = page.read_bytes()
-    manager = contents_manager(page.parent)
-    name = page.with_suffix(".ipynb").name
+def test_saving_the_notebook_in_lab_never_rewrites_the_markdown(md):
+    before = md.read_bytes()
+    manager = contents_manager(md.parent)
+    name = md.with_suffix(".ipynb").name
     manager.save(edited(manager.get(name)), name)
-    assert "edited in Lab" in page.with_suffix(".ipynb").read_text()
-    assert page.read_bytes() == before
+    assert "edited in Lab" in md.with_suffix(".ipynb").read_text()
+    assert md.read_bytes() == before
 
 
-def test_the_derived_notebook_carries_no_pairing(page):
-    metadata = nbformat.read(page.with_suffix(".ipynb"), as_version=4).metadata
+def test_the_derived_notebook_carries_no_pairing(md):
+    metadata = nbformat.read(md.with_suffix(".ipynb"), as_version=4).metadata
     assert "formats" not in metadata.get("jupytext", {})
 
 
@@ -92,13 +92,13 @@ def test_a_paired_header_would_let_lab_write_the_notebook(tmp_path):
     assert "edited in Lab" in md.with_suffix(".ipynb").read_text()
 
 
-def _paired(page: Path) -> str:
+def _paired(md: Path) -> str:
     """A page's text with the pairing line its header used to carry."""
-    return page.read_text().replace("jupytext:\n", "jupytext:\n  formats: ipynb,md:myst\n", 1)
+    return md.read_text().replace("jupytext:\n", "jupytext:\n  formats: ipynb,md:myst\n", 1)
 
 
 def test_no_page_pairs_itself_with_its_notebook():
-    paired = [page.name for page in toc_notebooks() if PAIRING.search(page.read_text())]
+    paired = [md.name for md in toc_notebooks() if PAIRING.search(md.read_text())]
     assert paired == [], "drop the `formats:` line from these pages' jupytext headers"
 
 

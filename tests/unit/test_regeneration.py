@@ -92,36 +92,36 @@ def test_the_order_of_the_saved_state_does_not_matter():
 
 
 @pytest.fixture
-def page(tmp_path):
+def md(tmp_path):
     md = tmp_path / "sliders.md"
     md.write_text(WIDGET_PAGE)
     return md
 
 
-def test_unchanged_notebooks_are_not_executed_again(page, monkeypatch):
+def test_unchanged_notebooks_are_not_executed_again(md, monkeypatch):
     runs = []
     monkeypatch.setattr(notebooks, "execute_notebook", _fake_execute(runs))
-    what, notebook = notebooks.refresh(page)
+    what, notebook = notebooks.refresh(md)
     assert what == "executed"
-    assert notebooks.write(page, notebook) is True
-    assert notebooks.refresh(page)[0] == "unchanged"
+    assert notebooks.write(md, notebook) is True
+    assert notebooks.refresh(md)[0] == "unchanged"
     # a markdown edit changes no output; a code edit does
-    page.write_text(page.read_text().replace("# Two linked sliders", "# Linked sliders"))
-    assert notebooks.refresh(page)[0] == "unchanged"
-    page.write_text(page.read_text().replace('"sum"', '"total"'))
-    assert notebooks.refresh(page)[0] == "executed"
+    md.write_text(md.read_text().replace("# Two linked sliders", "# Linked sliders"))
+    assert notebooks.refresh(md)[0] == "unchanged"
+    md.write_text(md.read_text().replace('"sum"', '"total"'))
+    assert notebooks.refresh(md)[0] == "executed"
     assert len(runs) == 2
 
 
-def test_a_page_that_imports_d2lsave_runs_again_when_d2lsave_changes(page, monkeypatch):
+def test_a_page_that_imports_d2lsave_runs_again_when_d2lsave_changes(md, monkeypatch):
     monkeypatch.setattr(notebooks, "execute_notebook", _fake_execute([]))
-    page.write_text(
-        page.read_text().replace("import ipywidgets", "import ipywidgets\nimport d2lsave")
+    md.write_text(
+        md.read_text().replace("import ipywidgets", "import ipywidgets\nimport d2lsave")
     )
-    notebooks.write(page, notebooks.refresh(page)[1])
-    assert notebooks.refresh(page)[0] == "unchanged"
+    notebooks.write(md, notebooks.refresh(md)[1])
+    assert notebooks.refresh(md)[0] == "unchanged"
     monkeypatch.setattr(notebooks, "package_digest", lambda: "another package")
-    assert notebooks.refresh(page)[0] == "executed"
+    assert notebooks.refresh(md)[0] == "executed"
 
 
 def _fake_execute(runs: list):
@@ -139,12 +139,12 @@ def _fake_execute(runs: list):
 
 
 @pytest.mark.kernel
-def test_executing_twice_gives_the_same_bytes(page):
-    notebooks.write(page, notebooks.refresh(page, everything=True)[1])
-    first = page.with_suffix(".ipynb").read_bytes()
+def test_executing_twice_gives_the_same_bytes(md):
+    notebooks.write(md, notebooks.refresh(md, everything=True)[1])
+    first = md.with_suffix(".ipynb").read_bytes()
     assert b"IPY_MODEL_" in first and b"sum 3" in first
-    assert notebooks.write(page, notebooks.refresh(page, everything=True)[1]) is False
-    assert page.with_suffix(".ipynb").read_bytes() == first
+    assert notebooks.write(md, notebooks.refresh(md, everything=True)[1]) is False
+    assert md.with_suffix(".ipynb").read_bytes() == first
 
 
 def test_only_the_state_of_the_widgets_a_notebook_shows_is_kept():
