@@ -1,27 +1,22 @@
-"""Run every notebook in an environment built from Colab's published versions (`make colab-smoke`).
+"""The book's notebooks where readers run them: Colab's versions, a bare Jupyter, Binder's.
 
-The environment is made from `tools/colab_runtime.txt` alone (Colab's own pins, not this
-book's constraints), with the Python version that file names, found on PATH or among pyenv's
-versions. It holds what Colab preinstalls (torch, numpy, matplotlib, ipywidgets 7, anywidget,
-IPython 7, the classic Notebook, JAX, TensorFlow) and neither d2l nor d2lsave, so each
-notebook's setup cell has to install those two, and must leave every package that was there as
-it was. GitHub is out of reach here, so the setup cell is pointed at a wheel built from this
-checkout through the D2LSAVE_WHEEL variable.
+tests/runtimes runs them (`pytest tests/runtimes -m colab`). Each runtime is an
+environment made once with uv under `_build/runtimes/<name>` and kept; before each use it is put
+back as it was made (`reset`). Its notebooks run on its kernel as they open, with their own
+first cell, which installs with pip what the runtime lacks (d2lsave from a wheel of this
+checkout, through D2LSAVE_WHEEL, since GitHub is out of reach here):
 
-Every page's PyTorch, JAX and TensorFlow notebooks run there, and what each cell prints is
-compared with the outputs stored in book/ (as nbval compares them, with its sanitizing
-patterns; stderr, figures, widgets and the cells nbval does not check are left out). The MXNet
-notebooks must stop in their first cell, which names the local environment MXNet needs.
-
-Creating the environment downloads torch from PyPI, so it is made once and kept in
-`_build/colab-like-venv`, stamped with the file it was made from. Before every use it is put
-back as it was made (`reset`): whatever a run installed is uninstalled, and an environment in
-which a run changed a package's version is made again.
+* **colab**: `tools/colab_runtime.txt` alone (Colab's published pins, Python 3.13). Every
+  notebook runs to its end, each in a fresh kernel, and what it prints is compared with the
+  outputs stored in book/ as nbval compares them; a framework Colab lacks must stop in its
+  first cell.
+* **bare** (only ipykernel) and **binder** (`binder/requirements.txt`), on this machine's
+  Python: the PyTorch notebooks' first cells and every import of their code, all in one kernel.
+  nbval runs their cells at the versions the first cells install.
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import hashlib
 import json
@@ -35,6 +30,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from unittest import mock
 
@@ -43,275 +39,239 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbval.plugin import find_comment_markers, find_metadata_tags, get_sanitize_patterns
 
-from d2lsetup import INSTALLERS
+from d2lsetup import DEFAULT, FRAMEWORKS, INSTALLERS, PACKAGES
 from tools import pip_sources
 from tools.book_notebooks import ROOT, toc_notebooks
-from tools.frameworks import DEFAULT, derived_notebook, page_frameworks
-from tools.notebooks import clear_outputs
+from tools.frameworks import derived_notebook, page_frameworks
 
 RUNTIME = ROOT / "tools" / "colab_runtime.txt"
-VENV = ROOT / "_build" / "colab-like-venv"
-DIST = ROOT / "_build" / "dist"
-KERNEL = "colab-like"
-# Packages the setup cell must never change, whatever else it does.
-KEPT = [
-    "torch", "numpy", "matplotlib", "ipywidgets", "anywidget", "ipython",
-    "jax", "jaxlib", "flax", "optax", "tensorflow", "keras", "tensorflow-datasets",
-]  # fmt: skip
-# The frameworks whose notebooks run on Colab, and those whose first cell stops there.
-COLAB_FRAMEWORKS = ("pytorch", "jax", "tensorflow")
-STOP_ON_COLAB = ("mxnet",)
+BINDER = ROOT / "binder" / "requirements.txt"
+CONSTRAINTS = ROOT / "constraints.txt"
+BUILD = ROOT / "_build" / "runtimes"
+DIST = BUILD / "dist"
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"  # nbval's patterns (pyproject.toml)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-# Modules Colab lacks and the setup cell installs; myst_nb must stay absent (the cell's fallback).
-ABSENT = ["d2l", "d2lsave", "myst_nb"]
+ABSENT = ("d2l", "d2lsave", "myst-nb")  # what no runtime holds before its first notebook
+OPTIONAL = re.compile(r"\b(ImportError|ModuleNotFoundError|Exception)\b")  # `except` of these
 EXPLORER = "explorer.ipynb"
-# Appended to a copy of the explorer notebook: the kernel side of the explorer, in this runtime.
-EXPLORER_PROBE = """\
-import json as _json
-import anywidget as _anywidget, ipywidgets as _ipywidgets
+# Appended to the explorer notebook: its kernel side in this runtime.
+PROBE = """\
+import json, anywidget, ipywidgets
 explorer.set(noise=0.5, n=50)
-_X, _y = explorer.data()
-print("PROBE " + _json.dumps({"rows": len(_X), "labels": len(_y), "values": explorer.values,
-      "anywidget": _anywidget.__version__, "ipywidgets": _ipywidgets.__version__}))"""
-STAMP = ".made-from"
-BASELINE = ".baseline.json"
-DISTRIBUTIONS = (
-    "import importlib.metadata as m, json, re;"
-    "print(json.dumps({re.sub(r'[-_.]+', '-', d.metadata['Name']).lower(): d.version"
-    " for d in m.distributions()}))"
-)
+X, y = explorer.data()
+print(json.dumps({"rows": len(X), "labels": len(y), "values": explorer.values,
+      "anywidget": anywidget.__version__, "ipywidgets": ipywidgets.__version__}))"""
 
 
 class NoPython(RuntimeError):
-    """The Python version an environment asks for is not on this machine."""
+    """The Python version a runtime asks for is not on this machine."""
+
+
+def pins(path: Path) -> dict[str, str]:
+    """`name==version` lines of a requirements or constraints file, by normalized name."""
+    found = re.findall(r"^([A-Za-z0-9][\w.-]*)==([^\s;#]+)", path.read_text(), re.M)
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in found}
+
+
+COLAB = pins(RUNTIME)
+# The frameworks whose every package Colab preinstalls run there; the others stop at once.
+COLAB_FRAMEWORKS = tuple(name for name in FRAMEWORKS if set(PACKAGES[name]) <= set(COLAB))
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where readers run the notebooks: how its environment is made and what runs there."""
+
+    name: str
+    requirements: tuple[str, ...]  # uv pip install arguments
+    python: str | None  # the X.Y version it needs; None: this machine's
+    frameworks: tuple[str, ...]  # the notebooks that run here
+    whole: bool  # every cell, compared with the stored outputs; else first cells and imports
+
+    @property
+    def venv(self) -> Path:
+        return BUILD / self.name
+
+
+COLAB_PYTHON = re.search(r"^# python: (\d+\.\d+)$", RUNTIME.read_text(), re.M)[1]
+RUNTIMES = {
+    runtime.name: runtime
+    for runtime in (
+        Runtime("colab", ("-r", str(RUNTIME)), COLAB_PYTHON, tuple(FRAMEWORKS), True),
+        Runtime("bare", (f"ipykernel=={pins(CONSTRAINTS)['ipykernel']}",), None, (DEFAULT,), False),
+        Runtime("binder", ("-r", str(BINDER)), None, (DEFAULT,), False),
+    )
+}
+KERNEL = "colab"  # each runtime's kernel is named after it
 
 
 @dataclass
-class SmokeResult:
-    """What happened when the notebooks ran in an environment."""
+class Run:
+    """What the notebooks did in a runtime."""
 
-    executed: list[str]  # notebooks run to their end, in order
-    versions_before: dict[str, str]  # the KEPT packages, before the first notebook
-    versions_after: dict[str, str]  # and after the last one
-    installed_by_setup: list[str]  # distributions the setup cells added
-    changed_by_setup: list[str] = field(default_factory=list)  # present ones they changed
-    explorer: dict = field(default_factory=dict)  # what EXPLORER_PROBE printed
-    stopped: dict[str, str] = field(default_factory=dict)  # notebook -> its first cell's error
-    # notebook -> the code cells whose printed text differs from the stored outputs
-    differences: dict[str, list[int]] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)  # environment, notebooks
+    runtime: str
+    before: dict[str, str]  # distributions before the first notebook
+    after: dict[str, str]  # and after the last one
+    ran: dict[str, nbformat.NotebookNode] = field(default_factory=dict)  # name -> executed
+    errors: dict[str, tuple[int, str]] = field(default_factory=dict)  # name -> (cell, error)
+    differences: dict[str, list[int]] = field(default_factory=dict)  # name -> differing cells
+    probe: dict = field(default_factory=dict)  # what the explorer's PROBE printed
+    seconds: dict[str, float] = field(default_factory=dict)  # environment, then each notebook
+
+    @property
+    def installed(self) -> list[str]:
+        return sorted(set(self.after) - set(self.before))
+
+    @property
+    def changed(self) -> list[str]:
+        return sorted(n for n, v in self.before.items() if self.after.get(n) != v)
 
 
 def _run(*args: str | Path, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([str(a) for a in args], check=True, text=True, **kwargs)
 
 
-def python_version(requirements: Path = RUNTIME) -> str:
-    """The Python version a requirements file names in its `# python: X.Y` line."""
-    match = re.search(r"^# python: (\d+\.\d+)$", requirements.read_text(), re.M)
-    if not match:
-        raise ValueError(f"{requirements} names no Python version ('# python: X.Y')")
-    return match[1]
-
-
-def _reports(executable: str | Path, version: str) -> bool:
-    """Whether an executable runs and is that Python version (a pyenv shim may not be)."""
-    try:
-        found = subprocess.run(
-            [str(executable), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    except OSError:
-        return False
-    return found.returncode == 0 and found.stdout.strip() == version
-
-
-def find_python(version: str) -> Path:
-    """A `pythonX.Y` on PATH, or else the newest pyenv version X.Y.*; NoPython if neither."""
-    name = f"python{version}"
+def find_python(version: str | None) -> Path:
+    """`pythonX.Y` on PATH or in pyenv, checked to run (a pyenv shim may not); NoPython if
+    none does. None: the base Python of this environment."""
+    if version is None:
+        return Path(sys.executable)  # a venv made from a venv's Python uses its base Python
     pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    installed = sorted(
-        pyenv.glob(f"{version}.*/bin/{name}"),
-        key=lambda p: [int(part) for part in re.findall(r"\d+", p.parent.parent.name)],
-        reverse=True,
-    )
-    for candidate in [shutil.which(name), *installed]:
-        if candidate and _reports(candidate, version):
+    found = [shutil.which(f"python{version}"), *sorted(pyenv.glob(f"{version}.*/bin/python"))]
+    check = "import sys; print('%d.%d' % sys.version_info[:2])"
+    for candidate in filter(None, found):
+        ran = subprocess.run([candidate, "-c", check], capture_output=True, text=True, check=False)
+        if ran.stdout.strip() == version:
             return Path(candidate)
-    raise NoPython(
-        f"no Python {version} on PATH or in {pyenv}; the Colab-like run needs one "
-        f"(for example `pyenv install {version}`)"
-    )
+    raise NoPython(f"no Python {version} on PATH or in {pyenv} (`pyenv install {version}`)")
 
 
 def distributions(venv: Path) -> dict[str, str]:
-    """Every distribution installed in an environment: canonical name -> version."""
-    python = venv / "bin" / "python"
-    return json.loads(_run(python, "-c", DISTRIBUTIONS, capture_output=True, cwd=venv).stdout)
+    """Every distribution installed in an environment: normalized name -> version."""
+    listed = _run(uv(), "pip", "list", "--format", "json", "--python", venv / "bin" / "python",
+                  capture_output=True).stdout  # fmt: skip
+    return {d["name"]: d["version"] for d in json.loads(listed)}
 
 
 def importable(venv: Path, modules: list[str]) -> list[str]:
-    """Which modules an environment can import (run outside the checkout, whose d2lsave/
-    folder would otherwise be found first)."""
-    code = (
-        "import importlib.util, json;"
-        f"print(json.dumps([m for m in {modules!r} if importlib.util.find_spec(m)]))"
-    )
-    python = venv / "bin" / "python"
-    return json.loads(_run(python, "-c", code, capture_output=True, cwd=venv).stdout)
+    """Which of `modules` an environment can import (outside the checkout and its d2lsave/)."""
+    code = f"import importlib.util as u; print([m for m in {modules!r} if u.find_spec(m)])"
+    found = _run(venv / "bin" / "python", "-c", code, capture_output=True, cwd=venv).stdout
+    return ast.literal_eval(found)
 
 
-def make_environment(venv: Path, python: Path, installs: list[list[str]], kernel: str) -> bool:
-    """An environment made by `installs` (pip arguments, one list per command), reused if
-    it was made by the same commands from the same files and put back as it was made.
-
-    Returns whether it was made anew. A kernel named `kernel` runs in it.
-    """
-    stamp = _stamp(python, installs)
-    if (venv / STAMP).exists() and (venv / STAMP).read_text() == stamp and reset(venv):
-        return False
-    if venv.exists():
-        shutil.rmtree(venv)
-    _run(python, "-m", "venv", venv)  # with pip, which the notebooks' setup cells use
-    for arguments in installs:
-        _run(*installer(venv), *arguments)
-    _run(venv / "bin" / "python", "-m", "ipykernel", "install", "--prefix", venv, "--name", kernel)
-    (venv / BASELINE).write_text(json.dumps(distributions(venv), indent=1, sort_keys=True))
-    (venv / STAMP).write_text(stamp)
-    return True
+def uv() -> Path:
+    return Path(sys.executable).parent / "uv"
 
 
-def installer(venv: Path) -> list[str | Path]:
-    """The command that installs into an environment before any notebook runs: uv, from
-    the same sources as pip (tools/pip_sources.py), if this environment has it, since it
-    installs torch and its CUDA libraries several times as fast. The setup cells still
-    install with pip, as readers' do."""
-    python, uv = venv / "bin" / "python", Path(sys.executable).parent / "uv"
-    if uv.is_file():
-        return [uv, "pip", "install", "--quiet", "--python", python, *pip_sources.source_options()]
-    return [python, "-m", "pip", "install", "--quiet"]
-
-
-def _stamp(python: Path, installs: list[list[str]]) -> str:
-    """What an environment was made from: the interpreter, the commands and the files named."""
-    digest = hashlib.sha256(f"{python.resolve()}\n{installs!r}".encode())
-    for arguments in installs:
-        for argument in arguments:
-            if Path(argument).is_file():
-                digest.update(Path(argument).read_bytes())
-    return digest.hexdigest()
+def make(runtime: Runtime) -> Path:
+    """The runtime's environment with its kernel, made anew unless the one there was made from
+    the same Python and requirements and `reset` puts it back as it was made."""
+    venv, python = runtime.venv, find_python(runtime.python)
+    stamp = hashlib.sha256(f"{python}{runtime.requirements}".encode())
+    for argument in runtime.requirements:
+        stamp.update(Path(argument).read_bytes() if Path(argument).is_file() else b"")
+    if (venv / ".made-from").is_file() and (venv / ".made-from").read_text() == stamp.hexdigest():
+        if reset(venv):
+            return venv
+    shutil.rmtree(venv, ignore_errors=True)
+    _run(python, "-m", "venv", venv)  # with pip, which the notebooks' first cells use
+    _run(uv(), "pip", "install", "--quiet", "--python", venv / "bin" / "python",
+         *pip_sources.source_options(), *runtime.requirements)  # fmt: skip
+    _run(venv / "bin" / "python", "-m", "ipykernel", "install", "--prefix", venv,
+         "--name", runtime.name, capture_output=True)  # fmt: skip
+    (venv / ".baseline.json").write_text(json.dumps(distributions(venv), indent=1))
+    (venv / ".made-from").write_text(stamp.hexdigest())
+    return venv
 
 
 def reset(venv: Path) -> bool:
-    """Uninstall what was added since the environment was made, and put the installers (pip,
-    setuptools, wheel) back at their versions; False if any other version changed, since
-    only making the environment again restores that."""
-    baseline = json.loads((venv / BASELINE).read_text())
-    now = distributions(venv)
-    changed = [name for name, version in baseline.items() if now.get(name) != version]
-    if set(changed) - INSTALLERS:
+    """Uninstall what was added since the environment was made and put the installers back;
+    False if any other version changed, which only making it again undoes."""
+    baseline = json.loads((venv / ".baseline.json").read_text())
+    now, python = distributions(venv), venv / "bin" / "python"
+    changed = {name for name, version in baseline.items() if now.get(name) != version}
+    if changed - INSTALLERS:
         return False
-    pip = [venv / "bin" / "python", "-m", "pip"]
-    added = sorted(set(now) - set(baseline))
-    if added:
-        _run(*pip, "uninstall", "--quiet", "--yes", *added)
+    if set(now) - set(baseline):
+        _run(uv(), "pip", "uninstall", "--quiet", "--python", python, *set(now) - set(baseline))
     if changed:
-        _run(*pip, "install", "--quiet", *[f"{name}=={baseline[name]}" for name in changed])
+        _run(uv(), "pip", "install", "--quiet", "--python", python,
+             *pip_sources.source_options(), *[f"{n}=={baseline[n]}" for n in changed])  # fmt: skip
     return distributions(venv) == baseline
 
 
+def prepare(name: str = KERNEL) -> Path:
+    """A runtime's environment, made or reset, for tests that run something else in it."""
+    return make(RUNTIMES[name])
+
+
 def build_wheel() -> Path:
-    """A wheel of d2lsave built from this checkout."""
-    if DIST.exists():
-        shutil.rmtree(DIST)
-    _run(
-        sys.executable,
-        "-m",
-        "build",
-        "--wheel",
-        "--no-isolation",
-        "--outdir",
-        DIST,
-        ROOT,
-        capture_output=True,
-    )
-    (wheel,) = DIST.glob("d2lsave-*.whl")
+    """A wheel of d2lsave (with d2lsetup) from this checkout, built once for its sources."""
+    package = sorted(path for path in (ROOT / "d2lsave").iterdir() if path.is_file())
+    sources = [ROOT / "pyproject.toml", ROOT / "d2lsetup.py", *package]
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
+    folder = DIST / digest
+    if not list(folder.glob("d2lsave-*.whl")):
+        _run(sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", folder, ROOT,
+             capture_output=True)  # fmt: skip
+    (wheel,) = folder.glob("d2lsave-*.whl")
     return wheel
-
-
-def with_setup_cell(notebook: nbformat.NotebookNode, source: str) -> nbformat.NotebookNode:
-    """The notebook with its first code cell's source replaced."""
-    first = next(cell for cell in notebook.cells if cell.cell_type == "code")
-    first.source = source
-    return notebook
-
-
-GUARDS = {"ImportError", "ModuleNotFoundError", "Exception"}
-
-
-def _required_imports(node: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
-    """The absolute imports under `node`, but those tried in a block that copes with their
-    failure (`except ImportError`): those are optional."""
-    if isinstance(node, ast.Import | ast.ImportFrom):
-        if getattr(node, "level", 0) == 0:
-            yield node
-        return
-    if isinstance(node, ast.Try):
-        caught = {ast.unparse(h.type) if h.type else "Exception" for h in node.handlers}
-        caught = {name for names in caught for name in names.strip("()").split(", ")}
-        optional = bool(caught & GUARDS)
-        for child in ast.iter_child_nodes(node):
-            if not (optional and child in node.body):
-                yield from _required_imports(child)
-        return
-    for child in ast.iter_child_nodes(node):
-        yield from _required_imports(child)
-
-
-def setup_and_imports(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The notebook cut to its setup cell and one cell of every import statement its code
-    holds: what an environment must get from the setup cell for the rest to run."""
-    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    imports = []
-    for cell in code[1:]:
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:  # IPython syntax; the book's cells have none
-            continue
-        imports += [ast.unparse(node) for node in _required_imports(tree)]
-    notebook.cells = [code[0], nbformat.v4.new_code_cell("\n".join(dict.fromkeys(imports)))]
-    return notebook
 
 
 @contextmanager
 def kernel_environment(venv: Path, wheel: Path) -> Iterator[str]:
-    """Variables that make a kernel of `venv` findable and point the setup cell at `wheel`;
-    yields a scratch folder to run the notebooks in."""
-    variables = {
-        "JUPYTER_PATH": str(venv / "share" / "jupyter"),  # where the environment's kernel is
-        "D2LSAVE_WHEEL": str(wheel),  # read by the setup cells
-    }
+    """Variables that make the environment's kernel findable and point the first cells at
+    `wheel`; yields a scratch folder to run notebooks in."""
+    variables = {"JUPYTER_PATH": str(venv / "share" / "jupyter"), "D2LSAVE_WHEEL": str(wheel)}
     with mock.patch.dict(os.environ, variables), tempfile.TemporaryDirectory() as scratch:
         yield scratch
 
 
-def notebooks_to_run(frameworks: tuple[str, ...]) -> list[tuple[str, Path]]:
-    """(framework, executed notebook in book/) of every page in reading order, for each of
+def notebooks(frameworks: tuple[str, ...]) -> list[Path]:
+    """The executed notebook in book/ of each page, in reading order, for each of
     `frameworks` the page is written in."""
     return [
-        (framework, derived_notebook(md, framework))
+        derived_notebook(md, framework)
         for md in toc_notebooks()
         for framework in page_frameworks(md)
         if framework in frameworks
     ]
 
 
+def code_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def imports(notebook: nbformat.NotebookNode) -> str:
+    """Every absolute import of the code after the first cell, in order, but those tried in a
+    block that copes with their failure (`except ImportError`), which are optional."""
+    found = []
+    for cell in code_cells(notebook)[1:]:
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython syntax; the book's cells have none
+            continue
+        optional = {
+            id(node)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.Try)
+            and any(h.type is None or OPTIONAL.search(ast.unparse(h.type)) for h in block.handlers)
+            for statement in block.body
+            for node in ast.walk(statement)
+        }
+        nodes = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
+        found += [
+            ast.unparse(node)
+            for node in sorted(nodes, key=lambda node: node.lineno)
+            if getattr(node, "level", 0) == 0 and id(node) not in optional
+        ]
+    return "\n".join(dict.fromkeys(found))
+
+
 def printed(cell: nbformat.NotebookNode, patterns: list[tuple[str, str]]) -> str:
-    """What a code cell printed (stdout) and the text of its results, as nbval compares them
-    after its sanitizing patterns; stderr, figures and widget views are left out."""
+    """What a code cell printed and the text of its results, as nbval compares them after its
+    sanitizing patterns; stderr, figures and widget views are left out."""
     texts = []
     for output in cell.get("outputs", []):
         if output.output_type == "stream" and output.name == "stdout":
@@ -326,177 +286,91 @@ def printed(cell: nbformat.NotebookNode, patterns: list[tuple[str, str]]) -> str
     return text
 
 
-def checked_by_nbval(cell: nbformat.NotebookNode) -> bool:
+def compared(cell: nbformat.NotebookNode) -> bool:
     """Whether nbval compares a code cell's outputs (no nbval-ignore-output or nbval-skip)."""
     markers = dict(find_metadata_tags(cell.metadata)) | dict(find_comment_markers(cell.source))
     return markers.get("check", True) and not markers.get("skip", False)
 
 
-def output_differences(stored: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> list[int]:
-    """Indices of the code cells nbval checks, the setup cell apart, whose printed text in
-    `executed` differs from that in `stored`; cells appended to `executed` are not compared."""
+def differences(stored: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> list[int]:
+    """The code cells nbval compares, the first apart, whose printed text differs from the
+    stored one, by index among the notebook's cells; appended cells are not compared."""
     patterns = get_sanitize_patterns(SANITIZE.read_text())
-    code = [
-        (index, old, new)
-        for index, (old, new) in enumerate(zip(stored.cells, executed.cells, strict=False))
-        if old.cell_type == "code"
-    ]
+    cells = zip(stored.cells, executed.cells, strict=False)
+    pairs = [(i, old, new) for i, (old, new) in enumerate(cells) if old.cell_type == "code"]
     return [
-        index
-        for index, old, new in code[1:]
-        if checked_by_nbval(old) and printed(old, patterns) != printed(new, patterns)
+        i
+        for i, old, new in pairs[1:]
+        if compared(old) and printed(old, patterns) != printed(new, patterns)
     ]
 
 
-def _stop(cell: nbformat.NotebookNode) -> str:
-    """The error a cell stopped with, as `ename: evalue`."""
-    (error,) = [output for output in cell.outputs if output.output_type == "error"]
-    return f"{error.ename}: {error.evalue}"
-
-
-def execute_notebooks(
-    venv: Path,
-    kernel: str,
-    wheel: Path,
-    setup_cells: dict[str, str] | None = None,
-    frameworks: tuple[str, ...] = (DEFAULT,),
-    stopping: tuple[str, ...] = (),
-    whole: bool = True,
-) -> tuple[list[str], dict, dict[str, str], dict[str, list[int]]]:
-    """Run each notebook of `frameworks` and `stopping` from a clean start on the
-    environment's kernel, in a scratch folder (with its framework's cell of `setup_cells` as
-    its first code cell, if given), or only its setup and imports unless `whole`. A notebook
-    of `stopping` is expected to stop with an error in its first cell.
-
-    Returns the notebooks run to their end, in order; what the explorer probe printed; the
-    first cell's error of each notebook that stopped; and, for each notebook run, the cells
-    whose printed text differs from the stored outputs (`output_differences`).
-    """
-    executed, probe, stopped, differences = [], {}, {}, {}
-    with kernel_environment(venv, wheel) as scratch:
-        for framework, ipynb in notebooks_to_run(frameworks + stopping):
-            stored = nbformat.read(ipynb, as_version=4)
-            notebook = clear_outputs(nbformat.read(ipynb, as_version=4))
-            if setup_cells is not None:
-                notebook = with_setup_cell(notebook, setup_cells[framework])
-            if not whole:
-                notebook = setup_and_imports(notebook)
-            elif ipynb.name == EXPLORER:
-                notebook.cells.append(nbformat.v4.new_code_cell(EXPLORER_PROBE))
-            client = NotebookClient(
-                notebook, timeout=900, kernel_name=kernel, resources={"metadata": {"path": scratch}}
-            )
-            if framework in stopping:
-                try:
-                    client.execute()
-                except CellExecutionError:
-                    first = next(cell for cell in notebook.cells if cell.cell_type == "code")
-                    stopped[ipynb.name] = _stop(first)
-                    continue
-                raise RuntimeError(
-                    f"{ipynb.name} ran to its end, but should stop in its first cell"
-                )
-            client.execute()
-            executed.append(ipynb.name)
-            differences[ipynb.name] = output_differences(stored, notebook) if whole else []
-            if whole and ipynb.name == EXPLORER:
-                probe = _probe_output(notebook.cells[-1])
-    return executed, probe, stopped, differences
-
-
-def _probe_output(cell: nbformat.NotebookNode) -> dict:
-    text = "".join(output.get("text", "") for output in cell.outputs)
-    return json.loads(text.split("PROBE ", 1)[1])
-
-
-def colab_installs() -> list[list[str]]:
-    """pip arguments that make the Colab-like environment: Colab's pins and nothing else."""
-    return [["-r", str(RUNTIME)]]
-
-
-def prepare() -> Path:
-    """The Colab-like environment, made or reset, for tests that run something else in it;
-    NoPython without the Python it needs."""
-    make_environment(VENV, find_python(python_version()), colab_installs(), KERNEL)
-    return VENV
-
-
-def run_in(
-    venv: Path,
-    python: Path,
-    installs: list[list[str]],
-    kernel: str,
-    setup_cells: dict[str, str] | None,
-    frameworks: tuple[str, ...] = (DEFAULT,),
-    stopping: tuple[str, ...] = (),
-    whole: bool = True,
-) -> SmokeResult:
-    """Make (or reset) an environment, then run the notebooks of `frameworks` and `stopping`
-    in it (see `execute_notebooks`) and record what the setup cells installed and changed."""
-    started = time.monotonic()
-    make_environment(venv, python, installs, kernel)
-    made = time.monotonic()
-    already = importable(venv, ABSENT)
-    if already:
-        raise RuntimeError(f"the environment {venv} should not hold {already}")
-    before = distributions(venv)
-    executed, probe, stopped, differences = execute_notebooks(
-        venv, kernel, build_wheel(), setup_cells, frameworks, stopping, whole
+def execute(notebook: nbformat.NotebookNode, kernel: str, folder: str) -> tuple[int, str] | None:
+    """Run a notebook from a fresh kernel to its end, or to the code cell that fails: then
+    (its number among the code cells, from 0, and `ename: evalue`)."""
+    cells = code_cells(notebook)
+    for cell in cells:
+        cell.outputs, cell.execution_count = [], None
+    client = NotebookClient(
+        notebook, timeout=900, kernel_name=kernel, resources={"metadata": {"path": folder}}
     )
-    after = distributions(venv)
-    return SmokeResult(
-        executed=executed,
-        versions_before={name: before.get(name, "absent") for name in KEPT},
-        versions_after={name: after.get(name, "absent") for name in KEPT},
-        installed_by_setup=sorted(set(after) - set(before)),
-        changed_by_setup=sorted(n for n in before if after.get(n) != before[n]),
-        explorer=probe,
-        stopped=stopped,
-        differences=differences,
-        seconds={"environment": made - started, "notebooks": time.monotonic() - made},
-    )
-
-
-def run(setup_cells: dict[str, str] | None = None, fresh: bool = False) -> SmokeResult:
-    """Every notebook in the Colab-like environment, MXNet's stopping in its first cell;
-    NoPython without the Python it needs."""
-    python = find_python(python_version())
-    if fresh and VENV.exists():
-        shutil.rmtree(VENV)
-    return run_in(
-        VENV, python, colab_installs(), KERNEL, setup_cells, COLAB_FRAMEWORKS, STOP_ON_COLAB
-    )
-
-
-def report(result: SmokeResult, where: str) -> int:
-    """Print what a run did; 0 if the setup cells changed no package that was there but
-    the installers, and every notebook printed what its stored outputs show."""
-    print(f"executed {', '.join(result.executed)} in {where}")
-    for name, error in result.stopped.items():
-        print(f"stopped in its first cell: {name}: {error.splitlines()[0]}")
-    differing = {name: cells for name, cells in result.differences.items() if cells}
-    print(f"cells printing other text than stored: {differing or 'none'}")
-    print(f"before: {result.versions_before}")
-    print(f"after:  {result.versions_after}")
-    print(f"installed by the setup cells: {result.installed_by_setup}")
-    print(f"changed by the setup cells: {result.changed_by_setup or 'nothing'}")
-    print(f"(of which only {', '.join(sorted(INSTALLERS))} may change)")
-    print(f"explorer in the kernel: {result.explorer}")
-    print("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in result.seconds.items()))
-    return 0 if set(result.changed_by_setup) <= INSTALLERS and not differing else 1
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fresh", action="store_true", help="make the environment anew")
-    options = parser.parse_args(argv)
     try:
-        result = run(fresh=options.fresh)
-    except NoPython as missing:
-        print(f"colab-smoke skipped: {missing}")
-        return 0
-    return report(result, "a Colab-like environment")
+        client.execute()
+    except CellExecutionError:
+        for number, cell in enumerate(cells):
+            for output in cell.outputs:
+                if output.output_type == "error":
+                    return number, f"{output.ename}: {output.evalue}"
+        raise
+    return None
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def seconds(cell: nbformat.NotebookNode) -> float:
+    """How long a cell took to run, from the times the kernel reported (0 if it did not run)."""
+    times = cell.metadata.get("execution", {})
+    if "shell.execute_reply" not in times:
+        return 0.0
+    stamps = [
+        datetime.fromisoformat(times[k]) for k in ("iopub.execute_input", "shell.execute_reply")
+    ]
+    return (stamps[1] - stamps[0]).total_seconds()
+
+
+def run(name: str = KERNEL) -> Run:
+    """Make (or reset) a runtime's environment and run its notebooks there."""
+    runtime, started = RUNTIMES[name], time.monotonic()
+    venv = make(runtime)
+    before = distributions(venv)
+    if held := [n for n in ABSENT if n in before]:
+        raise RuntimeError(f"the environment {venv} should not hold {held}")
+    result, paths = Run(name, before, before), notebooks(runtime.frameworks)
+    with kernel_environment(venv, build_wheel()) as scratch:
+        result.seconds["environment"] = time.monotonic() - started
+        if runtime.whole:
+            for path in paths:
+                started = time.monotonic()
+                result.ran[path.name] = notebook = nbformat.read(path, as_version=4)
+                if path.name == EXPLORER:
+                    notebook.cells.append(nbformat.v4.new_code_cell(PROBE))
+                error = execute(notebook, name, scratch)
+                result.seconds[path.name] = time.monotonic() - started
+                if error:
+                    result.errors[path.name] = error
+                    continue
+                result.differences[path.name] = differences(nbformat.read(path, 4), notebook)
+                if path.name == EXPLORER:
+                    result.probe = json.loads(printed(notebook.cells[-1], []))
+        else:  # one kernel: each notebook's first cell, then every import of its code
+            sources = []
+            for path in paths:
+                notebook = nbformat.read(path, as_version=4)
+                sources += [code_cells(notebook)[0].source, imports(notebook)]
+            cells = [nbformat.v4.new_code_cell(source) for source in sources]
+            error = execute(nbformat.v4.new_notebook(cells=cells), name, scratch)
+            for number, path in enumerate(paths):
+                result.ran[path.name] = nbformat.v4.new_notebook(cells=cells[2 * number :][:2])
+                result.seconds[path.name] = sum(map(seconds, result.ran[path.name].cells))
+                if error and error[0] // 2 == number:
+                    result.errors[path.name] = (error[0] % 2, error[1])
+    result.after = distributions(venv)
+    return result

@@ -7,11 +7,6 @@ drawings, recorded by wrapping the canvas calls the page makes (the page ships n
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -126,21 +121,3 @@ def set_slider(page, name: str, value: float) -> None:
     page.keyboard.type(str(value))
     page.keyboard.press("Enter")
     page.wait_for_function("n => window.__drawings.length > n", arg=before, timeout=10_000)
-
-
-@contextlib.contextmanager
-def serve(directory: Path) -> Iterator[str]:
-    """A loopback web server for a folder; yields its base URL. (Only tests/conftest.py's
-    `book_server` uses it; the book tier serves the book from the browser context.)"""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-    handler = functools.partial(Quiet, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()

@@ -2,9 +2,9 @@
 
 uv reads no pip configuration. A machine whose pip is told to look in extra indexes, in local
 wheel folders or under a constraints file (through pip.conf or PIP_* variables) would have uv
-resolve elsewhere, and maybe download other builds of the same release. This prints the same
+resolve elsewhere, and maybe download other builds of the same release. These are the same
 sources as uv options, plus pip's way of choosing among indexes, so that both tools install
-the same files. On a machine with no such configuration it prints only that choice.
+the same files. On a machine with no such configuration they are only that choice.
 """
 
 from __future__ import annotations

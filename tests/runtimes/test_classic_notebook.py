@@ -14,14 +14,12 @@ import ast
 import os
 from collections.abc import Iterator
 
-import nbformat
 import pytest
 
 from tests.conftest import ROOT
+from tests.runtimes.conftest import fresh_explorer, jupyter_server
 from tools import colab_smoke
-from tools.explorer_page import free_port, jupyter_server, watch
-from tools.notebooks import clear_outputs
-from tools.setup_cell import SETUP_CELL
+from tools.explorer_page import watch
 
 pytestmark = pytest.mark.colab
 SCREENSHOT = ROOT / "_build" / "classic-explorer.png"
@@ -43,17 +41,10 @@ NOTEBOOK_NOISE = (
     "Refused to execute script from",
     "Access to font at 'about:blank'",
 )
+PLOT = "e => e.querySelector('canvas').toDataURL()"  # what the plot shows now
 IDLE = """() => window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel
   && Jupyter.notebook.kernel.is_connected() && !Jupyter.notebook.kernel_busy
   && ![...document.querySelectorAll('.input_prompt')].some(p => p.textContent.includes('*'))"""
-
-
-def explorer_notebook():
-    """The explorer notebook as a student gets it fresh, opening with the setup cell."""
-    notebook = clear_outputs(nbformat.read(ROOT / "book" / "explorer.ipynb", as_version=4))
-    notebook.metadata.pop("widgets", None)
-    notebook = colab_smoke.with_setup_cell(notebook, SETUP_CELL)
-    return notebook
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +56,7 @@ def classic(tmp_path_factory) -> Iterator[str]:
         pytest.skip(str(missing))
     wheel = colab_smoke.build_wheel()
     folder = tmp_path_factory.mktemp("classic")
-    nbformat.write(explorer_notebook(), folder / "explorer.ipynb")
+    fresh_explorer(folder)
     home = tmp_path_factory.mktemp("jupyter-home")  # no user settings or extensions
     environment = dict(
         os.environ,
@@ -75,25 +66,13 @@ def classic(tmp_path_factory) -> Iterator[str]:
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
         PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
     )
-    port = free_port()
-    command = [
-        str(venv / "bin" / "jupyter-notebook"),
-        "--no-browser",
-        "--allow-root",
-        f"--port={port}",
-        "--ip=127.0.0.1",
-        "--NotebookApp.token=",
-        "--NotebookApp.password=",
-        f"--notebook-dir={folder}",
-    ]
+    command = [str(venv / "bin" / "jupyter-notebook"), "--NotebookApp.token=",
+               "--NotebookApp.password="]  # fmt: skip
     try:
-        with jupyter_server(command, port, "tree", environment) as url:
+        with jupyter_server(command, folder, environment) as url:
             yield url
     finally:
-        try:
-            colab_smoke.reset(venv)  # uninstall what the setup cell added
-        except FileNotFoundError:
-            pass
+        colab_smoke.reset(venv)  # uninstall what the first cell added
 
 
 def run_all(page) -> None:
@@ -118,8 +97,8 @@ def kernel_values(page) -> dict:
     return ast.literal_eval(output.inner_text().strip())
 
 
-def test_sliders_are_named_move_from_the_keyboard_and_reach_the_kernel(chromium, classic):
-    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+def test_sliders_are_named_move_from_the_keyboard_and_reach_the_kernel(browser, classic):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
     log = watch(page, allowed=("http://127.0.0.1", "data:"))
     page.goto(f"{classic}/notebooks/explorer.ipynb", wait_until="domcontentloaded")
     try:
@@ -133,12 +112,12 @@ def test_sliders_are_named_move_from_the_keyboard_and_reach_the_kernel(chromium,
             assert float(slider["now"]) == float(slider["readout"]), slider
         moved = []
         for slider in sliders:
-            draws = explorer.evaluate("e => e.__drawTimes.length")
+            before = explorer.evaluate(PLOT)
             page.get_by_role("slider", name=slider["label"], exact=True).focus()
             page.keyboard.press("ArrowRight")
             page.wait_for_function(
-                "n => document.querySelector('.regression-explorer').__drawTimes.length > n",
-                arg=draws,
+                f"old => ({PLOT})(document.querySelector('.regression-explorer')) !== old",
+                arg=before,
                 timeout=10_000,
             )
             now = {s["label"]: s for s in explorer.evaluate(SLIDERS)}[slider["label"]]

@@ -8,22 +8,18 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from tests.conftest import ROOT
-from tools.explorer_page import LABELS, free_port, jupyter_server, watch
-from tools.notebooks import clear_outputs
+from tests.runtimes.conftest import HIGHLIGHTED, fresh_explorer, jupyter_server
+from tools.explorer_page import LABELS, watch
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory) -> str:
     """JupyterLab on a scratch copy of the explorer notebook, so nothing in book/ changes."""
     folder = tmp_path_factory.mktemp("lab")
-    # the notebook as a student gets it fresh: no stored outputs, widget state or counts
-    notebook = clear_outputs(nbformat.read(ROOT / "book" / "explorer.ipynb", as_version=4))
-    notebook.metadata.pop("widgets", None)
-    nbformat.write(notebook, folder / "explorer.ipynb")
+    fresh_explorer(folder)
     # Lab's own settings and workspaces live in the scratch folder too: a fresh profile that
     # starts the notebook's kernel without asking, whatever the machine's user has set.
     settings = tmp_path_factory.mktemp("lab-settings")
@@ -35,26 +31,14 @@ def lab(tmp_path_factory) -> str:
         JUPYTERLAB_SETTINGS_DIR=str(settings),
         JUPYTERLAB_WORKSPACES_DIR=str(tmp_path_factory.mktemp("lab-workspaces")),
     )
-    port = free_port()
-    jupyter = Path(sys.executable).parent / "jupyter"
-    command = [
-        str(jupyter),
-        "lab",
-        "--no-browser",
-        "--allow-root",
-        f"--port={port}",
-        "--ServerApp.ip=127.0.0.1",
-        "--IdentityProvider.token=",
-        "--ServerApp.password=",
-        f"--ServerApp.root_dir={folder}",
-        "--LabApp.news_url=None",
-    ]
-    with jupyter_server(command, port, "lab", environment) as url:
+    command = [str(Path(sys.executable).parent / "jupyter-lab"), "--IdentityProvider.token=",
+               "--ServerApp.password=", "--LabApp.news_url=None"]  # fmt: skip
+    with jupyter_server(command, folder, environment) as url:
         yield url
 
 
-def test_sliders_drive_the_plot_and_python_reads_them(chromium, lab):
-    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+def test_sliders_drive_the_plot_and_python_reads_them(browser, lab):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
     log = watch(page, allowed=("http://127.0.0.1", "data:"))
     page.goto(f"{lab}/lab/tree/explorer.ipynb", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
@@ -84,7 +68,7 @@ def test_sliders_drive_the_plot_and_python_reads_them(chromium, lab):
         ".some(p => p.textContent.includes('*'))",
         timeout=120_000,
     )
-    assert explorer.evaluate("e => e.dataset.highlighted") == "32"
+    assert explorer.evaluate(HIGHLIGHTED) == "32"
     # ipywidgets 8 handles carry role=slider; each must be named after its slider's label
     handles = explorer.evaluate(
         """e => [...e.closest('.widget-vbox').querySelectorAll('.widget-slider')]
@@ -94,9 +78,7 @@ def test_sliders_drive_the_plot_and_python_reads_them(chromium, lab):
     assert handles and all(label == name for label, name in handles), handles
     page.get_by_role("slider", name=LABELS["batch_size"]).first.focus()
     page.keyboard.press("ArrowRight")
-    page.wait_for_function(
-        "() => document.querySelector('.regression-explorer').dataset.highlighted === '33'"
-    )
+    page.wait_for_function(f"e => ({HIGHLIGHTED})(e) === '33'", arg=explorer.element_handle())
     # a new cell at the end asks the kernel what the slider says now
     page.locator(".jp-Cell").last.click()
     page.keyboard.press("Escape")
