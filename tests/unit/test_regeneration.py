@@ -115,9 +115,7 @@ def test_unchanged_notebooks_are_not_executed_again(md, monkeypatch):
 
 def test_a_page_that_imports_d2lsave_runs_again_when_d2lsave_changes(md, monkeypatch):
     monkeypatch.setattr(notebooks, "execute_notebook", _fake_execute([]))
-    md.write_text(
-        md.read_text().replace("import ipywidgets", "import ipywidgets\nimport d2lsave")
-    )
+    md.write_text(md.read_text().replace("import ipywidgets", "import ipywidgets\nimport d2lsave"))
     notebooks.write(md, notebooks.refresh(md)[1])
     assert notebooks.refresh(md)[0] == "unchanged"
     monkeypatch.setattr(notebooks, "package_digest", lambda: "another package")
