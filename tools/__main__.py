@@ -21,8 +21,11 @@ from tools import env
 
 # command -> (what it needs made first, its help)
 COMMANDS = {
-    "notebooks": (("frameworks",), "regenerate every derived file: d2lsave, the executed "
-                  "notebooks (those whose inputs changed), their exports and the assignment's"),
+    "notebooks": (
+        ("frameworks",),
+        "regenerate every derived file: d2lsave, the executed "
+        "notebooks (those whose inputs changed), their exports and the assignment's",
+    ),
     "book": (("node",), "build the HTML book into _build/html, and its PDF unless --no-pdf"),
     "pdf": (("node", "chromium"), "print the built book to _build/pdf/book.pdf"),
     "assignment": ((), "the student release and the teacher's course: _build/assignment/"),
@@ -31,7 +34,7 @@ COMMANDS = {
     "lab": (("frameworks",), "JupyterLab on book/, where the .md pages open as notebooks"),
     "lock": ((), "resolve each environment's constraints again from its requirements"),
     "env": (("frameworks", "node", "chromium", "bubblewrap"), "make every environment"),
-}  # fmt: skip
+}
 
 
 def in_book_env(argv: list[str], needs: tuple[str, ...]) -> None:
@@ -67,10 +70,20 @@ def lock(options: list[str]) -> int:
     for suffix in ["", *sorted(own)]:
         # .venv's own Python; Python 3.11 for an environment of its own (tools/env.py)
         python = ["--python-version", "3.11"] if suffix else ["--python", sys.executable]
-        command = [str(Path(sys.executable).parent / "uv"), "pip", "compile", "--quiet",
-                   *source_options(constraints=False), *python, *options,
-                   "--custom-compile-command", "make lock", f"requirements{suffix}.txt",
-                   "-o", f"constraints{suffix}.txt"]  # fmt: skip
+        command = [
+            str(Path(sys.executable).parent / "uv"),
+            "pip",
+            "compile",
+            "--quiet",
+            *source_options(constraints=False),
+            *python,
+            *options,
+            "--custom-compile-command",
+            "make lock",
+            f"requirements{suffix}.txt",
+            "-o",
+            f"constraints{suffix}.txt",
+        ]
         if subprocess.run(command, cwd=env.ROOT).returncode != 0:
             return 1
     return 0
@@ -121,8 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("assignment", "grade"):
         from tools import assignment
 
-        return assignment.main(["release"] if args.command == "assignment" else
-                               ["grade", *args.options])  # fmt: skip
+        return assignment.main(
+            ["release"] if args.command == "assignment" else ["grade", *args.options]
+        )
     if args.command == "lock":
         return lock(args.options)
     if args.command == "lab":

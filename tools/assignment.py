@@ -53,9 +53,11 @@ LOG_REASONS = [
     (r"Kernel died before replying to kernel_info", "the kernel exited as it started"),
     (r"DeadKernelError|Kernel died", "the kernel died while running the notebook"),
     (r"became unresponsive", "the kernel stopped responding to interrupts"),
-    (r"Timeout waiting for IOPub output",
-     "the kernel's output did not arrive in time (the computer was too busy)"),
-]  # fmt: skip
+    (
+        r"Timeout waiting for IOPub output",
+        "the kernel's output did not arrive in time (the computer was too busy)",
+    ),
+]
 EXCEPTION_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Exit)):? ?(.*)$", re.M)
 COURSE_CONFIG = """\
 c = get_config()  # noqa: F821 (nbgrader's course settings, written by tools.assignment)
@@ -148,9 +150,17 @@ def student_notebook(md: Path) -> nbformat.NotebookNode:
     from nbgrader import preprocessors as nbg
 
     notebook, resources = source_notebook(md), {}
-    for step in (nbg.LockCells, nbg.ClearSolutions, nbg.ClearOutput, nbg.CheckCellMetadata,
-                 nbg.ComputeChecksums, nbg.ClearHiddenTests, nbg.ClearMarkScheme,
-                 nbg.ComputeChecksums, nbg.CheckCellMetadata):  # fmt: skip
+    for step in (
+        nbg.LockCells,
+        nbg.ClearSolutions,
+        nbg.ClearOutput,
+        nbg.CheckCellMetadata,
+        nbg.ComputeChecksums,
+        nbg.ClearHiddenTests,
+        nbg.ClearMarkScheme,
+        nbg.ComputeChecksums,
+        nbg.CheckCellMetadata,
+    ):
         notebook, resources = step().preprocess(notebook, resources)
     return notebook
 
@@ -186,9 +196,12 @@ def _notebooks(bundle: Path | None = None) -> dict[str, nbformat.NotebookNode]:
 
 def tasks(bundle: Path | None = None) -> list[Task]:
     """Every graded check, in notebook and cell order, of the sources or of a course folder."""
-    return [Task(name, cell.metadata.nbgrader.grade_id, cell.metadata.nbgrader.points)
-            for name, notebook in _notebooks(bundle).items() for cell in notebook.cells
-            if cell.metadata.get("nbgrader", {}).get("grade")]  # fmt: skip
+    return [
+        Task(name, cell.metadata.nbgrader.grade_id, cell.metadata.nbgrader.points)
+        for name, notebook in _notebooks(bundle).items()
+        for cell in notebook.cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+    ]
 
 
 # --- release ------------------------------------------------------------------------------------
@@ -205,10 +218,15 @@ def nbgrader(
     nbgrader runs `alembic` from the PATH, so this environment's scripts come first there."""
     path = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     argv = [sys.executable, "-m", "nbgrader", *args]
-    return subprocess.Popen(wrap(argv) if wrap else argv, cwd=course, text=True,
-                            env={**os.environ, "PATH": path, **(environment or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)  # fmt: skip
+    return subprocess.Popen(
+        wrap(argv) if wrap else argv,
+        cwd=course,
+        text=True,
+        env={**os.environ, "PATH": path, **(environment or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def readme(notebooks: list[str], repository: dict[str, str]) -> str:
@@ -342,19 +360,31 @@ def stop(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def _autograde(course: Path, scratch: Path, student: str, limits: Limits,
-               sandboxed: bool = True) -> tuple[str, str]:  # fmt: skip
+def _autograde(
+    course: Path, scratch: Path, student: str, limits: Limits, sandboxed: bool = True
+) -> tuple[str, str]:
     """Run `nbgrader autograde` for one student: what went wrong (empty if nothing), and the
     log. HOME and TMPDIR point into the scratch folder, and pip reaches no index: a submission
     must not install anything."""
     for folder in ("home", "tmp"):
         (scratch / folder).mkdir()
-    environment = {"HOME": str(scratch / "home"), "TMPDIR": str(scratch / "tmp"),
-                   "PIP_NO_INDEX": "1", "MPLBACKEND": "Agg"}  # fmt: skip
+    environment = {
+        "HOME": str(scratch / "home"),
+        "TMPDIR": str(scratch / "tmp"),
+        "PIP_NO_INDEX": "1",
+        "MPLBACKEND": "Agg",
+    }
     readable = sandbox.readable_paths()
     wrap = (lambda argv: sandbox.command(scratch, argv, readable, course)) if sandboxed else None
-    process = nbgrader(course, "autograde", ASSIGNMENT, f"--student={student}", "--force",
-                       environment=environment, wrap=wrap)  # fmt: skip
+    process = nbgrader(
+        course,
+        "autograde",
+        ASSIGNMENT,
+        f"--student={student}",
+        "--force",
+        environment=environment,
+        wrap=wrap,
+    )
     try:
         log = process.communicate(timeout=limits.student)[0]
     except subprocess.TimeoutExpired:
@@ -391,8 +421,14 @@ def _results(course: Path, student: str, names: list[str], feedback: Path, limit
     return scores, messages, ungraded
 
 
-def grade_student(student_dir: Path, bundle: Path, selected: list[Task], graded: Path,
-                  limits: Limits = Limits(), sandboxed: bool = True) -> list[Row]:  # fmt: skip
+def grade_student(
+    student_dir: Path,
+    bundle: Path,
+    selected: list[Task],
+    graded: Path,
+    limits: Limits = Limits(),
+    sandboxed: bool = True,
+) -> list[Row]:
     """Grade one student's notebooks in a scratch course of their own, in the sandbox, within
     the time limits: a crash, a hang or deleted files stay with this student. A row per task,
     with a score only for a notebook nbgrader ran to its end, else why not. The autograded
@@ -401,8 +437,9 @@ def grade_student(student_dir: Path, bundle: Path, selected: list[Task], graded:
     names = list(dict.fromkeys(task.notebook for task in selected))
     problems, scores, messages = {}, {}, {}
     if not STUDENT_ID.match(student):
-        problems = dict.fromkeys(names, f"folder name {student!r} is not a usable student id "
-                                        "(letters, digits, _.@+-)")  # fmt: skip
+        problems = dict.fromkeys(
+            names, f"folder name {student!r} is not a usable student id (letters, digits, _.@+-)"
+        )
     with tempfile.TemporaryDirectory(prefix="grade-", ignore_cleanup_errors=True) as name:
         scratch = Path(name)
         course = scratch / "course"
@@ -456,20 +493,33 @@ def warm_imports(bundle: Path, seconds: float) -> None:
                 tree = ast.parse(cell.source)
             except SyntaxError:  # IPython syntax: a magic or a shell escape
                 continue
-            lines += [f"try:\n    {ast.unparse(node)}\nexcept Exception:\n    pass"
-                      for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)
-                      and not getattr(node, "level", 0)]  # fmt: skip
+            lines += [
+                f"try:\n    {ast.unparse(node)}\nexcept Exception:\n    pass"
+                for node in tree.body
+                if isinstance(node, ast.Import | ast.ImportFrom) and not getattr(node, "level", 0)
+            ]
     try:
-        subprocess.run([sys.executable, "-c", "\n".join(dict.fromkeys(lines))], cwd=bundle,
-                       env={**os.environ, "MPLBACKEND": "Agg"}, capture_output=True,
-                       timeout=seconds, check=False)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-c", "\n".join(dict.fromkeys(lines))],
+            cwd=bundle,
+            env={**os.environ, "MPLBACKEND": "Agg"},
+            capture_output=True,
+            timeout=seconds,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         pass
 
 
-def grade(submissions: Path, bundle: Path = OUT / "teacher", output: Path = OUT / "grades.csv",
-          only: list[str] | None = None, limits: Limits = Limits(), jobs: int = 2,
-          sandboxed: bool = True) -> list[Row]:  # fmt: skip
+def grade(
+    submissions: Path,
+    bundle: Path = OUT / "teacher",
+    output: Path = OUT / "grades.csv",
+    only: list[str] | None = None,
+    limits: Limits = Limits(),
+    jobs: int = 2,
+    sandboxed: bool = True,
+) -> list[Row]:
     """Grade every student folder in `submissions`, `jobs` at a time, each on their own; write
     and return the score sheet, in student, notebook and task order. `sandboxed=False` trusts
     every submission with the teacher's files."""
@@ -484,8 +534,11 @@ def grade(submissions: Path, bundle: Path = OUT / "teacher", output: Path = OUT 
             f"submissions={str(submissions)!r} holds no student folder: it "
             "should hold one folder per student (named by the student's id)"
         )
-    missing = [n for n in ("nbgrader_config.py", "gradebook.db", f"source/{ASSIGNMENT}")
-               if not (bundle / n).exists()]  # fmt: skip
+    missing = [
+        n
+        for n in ("nbgrader_config.py", "gradebook.db", f"source/{ASSIGNMENT}")
+        if not (bundle / n).exists()
+    ]
     if missing:
         raise AssignmentError(
             f"bundle={str(bundle)!r} is not a teacher's course folder (it "
@@ -555,8 +608,12 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("tasks", help="list the graded tasks and their points")
     grading = commands.add_parser("grade", help="grade a folder of student folders")
     grading.add_argument("submissions", type=Path, help="one folder per student, with notebooks")
-    grading.add_argument("--bundle", type=Path, default=OUT / "teacher",
-                         help="the teacher's course folder written by `release`")  # fmt: skip
+    grading.add_argument(
+        "--bundle",
+        type=Path,
+        default=OUT / "teacher",
+        help="the teacher's course folder written by `release`",
+    )
     grading.add_argument("--csv", type=Path, default=OUT / "grades.csv", help="the score sheet")
     grading.add_argument("--task", action="append", help="grade only this task (repeatable)")
     for option, default, what in [
@@ -564,11 +621,15 @@ def main(argv: list[str] | None = None) -> int:
         ("given-cell", Limits.given_cell, "a given (setup) cell"),
         ("student", Limits.student, "one student's notebooks"),
     ]:
-        grading.add_argument(f"--{option}-timeout", type=_seconds, default=default,
-                             help=f"seconds {what} may run")  # fmt: skip
+        grading.add_argument(
+            f"--{option}-timeout", type=_seconds, default=default, help=f"seconds {what} may run"
+        )
     grading.add_argument("--jobs", type=int, default=2, help="students graded at once")
-    grading.add_argument("--no-sandbox", action="store_true",
-                         help="grade without bubblewrap, trusting every submission")  # fmt: skip
+    grading.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="grade without bubblewrap, trusting every submission",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "release":
@@ -578,10 +639,20 @@ def main(argv: list[str] | None = None) -> int:
             for task in tasks():
                 print(f"{task.notebook:24s} {task.task:20s} {task.points:g} points")
         else:
-            limits = Limits(cell=args.cell_timeout, given_cell=args.given_cell_timeout,
-                            student=args.student_timeout)  # fmt: skip
-            rows = grade(args.submissions, args.bundle, args.csv, args.task, limits, args.jobs,
-                         sandboxed=not args.no_sandbox)  # fmt: skip
+            limits = Limits(
+                cell=args.cell_timeout,
+                given_cell=args.given_cell_timeout,
+                student=args.student_timeout,
+            )
+            rows = grade(
+                args.submissions,
+                args.bundle,
+                args.csv,
+                args.task,
+                limits,
+                args.jobs,
+                sandboxed=not args.no_sandbox,
+            )
             for student in dict.fromkeys(row.student for row in rows):
                 mine = [(r.score, r.max_score) for r in rows if r.student == student]
                 print(f"{student}: {sum(s for s, _ in mine):g} / {sum(p for _, p in mine):g}")

@@ -70,8 +70,19 @@ class Sizes:
     explorer: tuple[str, ...] = ()
 
 
-QUICK = Sizes(20_000, 10_000, 2**16, 10**6, 100, 200, 1, (32, 1024), (256, 4096),
-              ("--runs", "1"), ("--presses", "20", "--sizes", "1000"))  # fmt: skip
+QUICK = Sizes(
+    20_000,
+    10_000,
+    2**16,
+    10**6,
+    100,
+    200,
+    1,
+    (32, 1024),
+    (256, 4096),
+    ("--runs", "1"),
+    ("--presses", "20", "--sizes", "1000"),
+)
 
 
 def table(header: list[str], rows: list[list]) -> None:
@@ -122,9 +133,11 @@ def loaders(sizes: Sizes, folder: Path) -> None:
     rates = [loader_throughput(data.X, data.y, size, sizes.repeats) for size in sizes.batch_sizes]
     table(
         ["reader"] + [f"batch {size}" for size in sizes.batch_sizes],
-        [[reader, *(f"{r[reader] / 1e6:.2f} ({r[reader] / r[baseline]:.1f}x)" for r in rates)]
-         for reader in rates[0]],
-    )  # fmt: skip
+        [
+            [reader, *(f"{r[reader] / 1e6:.2f} ({r[reader] / r[baseline]:.1f}x)" for r in rates)]
+            for reader in rates[0]
+        ],
+    )
     threads, costly, rates = torch.get_num_threads(), CostlyExamples(sizes.costly_examples), {}
     torch.set_num_threads(1)  # one core per process, so that workers are what adds cores
     try:
@@ -196,26 +209,36 @@ def streams(sizes: Sizes, folder: Path) -> None:
     # shared machine does not flatter the stream.
     randn, rates = randn_rate(), {}
     for batch_size in sizes.stream_batch_sizes:
-        data = SyntheticRegressionStream([2, -3.4], 4.2, batch_size=batch_size,
-                                         num_batches=n // batch_size)  # fmt: skip
+        data = SyntheticRegressionStream(
+            [2, -3.4], 4.2, batch_size=batch_size, num_batches=n // batch_size
+        )
         rates[batch_size] = batch_size * len(data) / fastest_epoch(lambda d=data: d, repeats)
         randn = max(randn, randn_rate())
     table(
         ["batch size", "stream, M examples/s", "torch.randn, M examples/s", "ratio", "target"],
         [
-            [size, f"{rate / 1e6:.2f}", f"{randn / 1e6:.2f}", f"{rate / randn:.0%}",
-             f">= {TARGET:.0%}" if size >= 1024 else "-"]
+            [
+                size,
+                f"{rate / 1e6:.2f}",
+                f"{randn / 1e6:.2f}",
+                f"{rate / randn:.0%}",
+                f">= {TARGET:.0%}" if size >= 1024 else "-",
+            ]
             for size, rate in rates.items()
         ],
-    )  # fmt: skip
+    )
 
 
 def cached(path: Path) -> str:
     """How much of `path` is in the page cache, according to util-linux's fincore."""
     if shutil.which("fincore") is None:
         return "fincore not installed"
-    result = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
-                            capture_output=True, text=True, check=False)  # fmt: skip
+    result = subprocess.run(
+        ["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return f"{int(result.stdout.strip() or 0):,} bytes cached"
 
 
@@ -262,20 +285,36 @@ def files(sizes: Sizes, folder: Path, block_size: int = 2**16, buffers: tuple = 
         ("sequential write (8 MiB writes, fsync)", n / write_seconds, 1, "-"),
         ("write_regression_file", n / ours_seconds, write_seconds / ours_seconds, f">= {TARGET}"),
         ("sequential read (8 MiB reads)", read, 1, "-"),
-        (f"shuffled epoch, buffer {buffers[0]} blocks", rates["shuffled epoch"],
-         rates["shuffled epoch"] / read, f">= {TARGET}"),
-        (f"shuffled epoch, buffer {buffers[0]} blocks, file in the page cache",
-         rates["shuffled epoch, file cached"], rates["shuffled epoch, file cached"] / read, "-"),
-        *[(f"shuffled epoch, buffer {count} blocks", rate, rate / read, "-")
-          for count, rate in larger.items()],
-        (f"random rows ({sizes.random_rows:,} timed)", rates["random rows"],
-         rates["random rows"] / read, "-"),
-    ]  # fmt: skip
+        (
+            f"shuffled epoch, buffer {buffers[0]} blocks",
+            rates["shuffled epoch"],
+            rates["shuffled epoch"] / read,
+            f">= {TARGET}",
+        ),
+        (
+            f"shuffled epoch, buffer {buffers[0]} blocks, file in the page cache",
+            rates["shuffled epoch, file cached"],
+            rates["shuffled epoch, file cached"] / read,
+            "-",
+        ),
+        *[
+            (f"shuffled epoch, buffer {count} blocks", rate, rate / read, "-")
+            for count, rate in larger.items()
+        ],
+        (
+            f"random rows ({sizes.random_rows:,} timed)",
+            rates["random rows"],
+            rates["random rows"] / read,
+            "-",
+        ),
+    ]
     table(
         ["what", "M rows/s", "MB/s", "ratio", "target"],
-        [[what, f"{rate / 1e6:.4f}", f"{rate * 12 / 1e6:.1f}", f"{ratio:.3g}", target]
-         for what, rate, ratio, target in rows],
-    )  # fmt: skip
+        [
+            [what, f"{rate / 1e6:.4f}", f"{rate * 12 / 1e6:.1f}", f"{ratio:.3g}", target]
+            for what, rate, ratio, target in rows
+        ],
+    )
     print(
         "Write ratios are to the sequential write, read ratios to the sequential read; an epoch "
         f"of random rows would take {n / rates['random rows'] / 3600:.1f} h, the shuffled "

@@ -148,8 +148,16 @@ def find_python(version: str | None) -> Path:
 
 def distributions(venv: Path) -> dict[str, str]:
     """Every distribution installed in an environment: normalized name -> version."""
-    listed = _run(uv(), "pip", "list", "--format", "json", "--python", venv / "bin" / "python",
-                  capture_output=True).stdout  # fmt: skip
+    listed = _run(
+        uv(),
+        "pip",
+        "list",
+        "--format",
+        "json",
+        "--python",
+        venv / "bin" / "python",
+        capture_output=True,
+    ).stdout
     return {d["name"]: d["version"] for d in json.loads(listed)}
 
 
@@ -176,10 +184,27 @@ def make(runtime: Runtime) -> Path:
             return venv
     shutil.rmtree(venv, ignore_errors=True)
     _run(python, "-m", "venv", venv)  # with pip, which the notebooks' first cells use
-    _run(uv(), "pip", "install", "--quiet", "--python", venv / "bin" / "python",
-         *pip_sources.source_options(), *runtime.requirements)  # fmt: skip
-    _run(venv / "bin" / "python", "-m", "ipykernel", "install", "--prefix", venv,
-         "--name", runtime.name, capture_output=True)  # fmt: skip
+    _run(
+        uv(),
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        venv / "bin" / "python",
+        *pip_sources.source_options(),
+        *runtime.requirements,
+    )
+    _run(
+        venv / "bin" / "python",
+        "-m",
+        "ipykernel",
+        "install",
+        "--prefix",
+        venv,
+        "--name",
+        runtime.name,
+        capture_output=True,
+    )
     (venv / ".baseline.json").write_text(json.dumps(distributions(venv), indent=1))
     (venv / ".made-from").write_text(stamp.hexdigest())
     return venv
@@ -196,8 +221,16 @@ def reset(venv: Path) -> bool:
     if set(now) - set(baseline):
         _run(uv(), "pip", "uninstall", "--quiet", "--python", python, *set(now) - set(baseline))
     if changed:
-        _run(uv(), "pip", "install", "--quiet", "--python", python,
-             *pip_sources.source_options(), *[f"{n}=={baseline[n]}" for n in changed])  # fmt: skip
+        _run(
+            uv(),
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            python,
+            *pip_sources.source_options(),
+            *[f"{n}=={baseline[n]}" for n in changed],
+        )
     return distributions(venv) == baseline
 
 
@@ -213,8 +246,17 @@ def build_wheel() -> Path:
     digest = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
     folder = DIST / digest
     if not list(folder.glob("d2lsave-*.whl")):
-        _run(sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", folder, ROOT,
-             capture_output=True)  # fmt: skip
+        _run(
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            folder,
+            ROOT,
+            capture_output=True,
+        )
     (wheel,) = folder.glob("d2lsave-*.whl")
     return wheel
 

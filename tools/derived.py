@@ -19,8 +19,10 @@ from tools.frameworks import page_frameworks
 
 def regenerate(execute: bool = True, everything: bool = False) -> list[str]:
     """Write every derived file that changes; one report line per file written or executed."""
-    report = [f"written: {display_path(p)}" for p in extract_saved.write_package(
-        extract_saved.build_package())]  # fmt: skip
+    report = [
+        f"written: {display_path(p)}"
+        for p in extract_saved.write_package(extract_saved.build_package())
+    ]
     for page in toc_notebooks():
         for framework in page_frameworks(page):
             what, notebook = notebooks.refresh(page, everything, framework, execute=execute)

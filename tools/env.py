@@ -56,11 +56,24 @@ def _python_env(folder: Path, python: str, requirements: str, constraints: str) 
     sources = source_options()
     run(*uv, *sources, "-r", requirements, "-c", constraints)
     run(*uv, *sources, "--no-deps", "-r", "requirements-nodeps.txt")
-    run(folder / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-deps",
-        "--no-build-isolation", "-e", ".")  # fmt: skip
+    run(
+        folder / "bin" / "python",
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--no-build-isolation",
+        "-e",
+        ".",
+    )
     MPLCONFIGDIR.mkdir(parents=True, exist_ok=True)  # the font cache, before any notebook plots
-    run(folder / "bin" / "python", "-c", "import matplotlib.font_manager",
-        env={**os.environ, "MPLCONFIGDIR": str(MPLCONFIGDIR)})  # fmt: skip
+    run(
+        folder / "bin" / "python",
+        "-c",
+        "import matplotlib.font_manager",
+        env={**os.environ, "MPLCONFIGDIR": str(MPLCONFIGDIR)},
+    )
 
 
 def book_env() -> None:
@@ -91,9 +104,20 @@ def framework_envs() -> None:
         def make(folder: Path = folder, framework=framework, inputs=inputs) -> None:
             python = os.environ.get(f"PYTHON_{framework.name.upper()}", "python3.11")
             _python_env(folder, python, inputs[0].name, inputs[1].name)
-            run(folder / "bin" / "python", "-m", "ipykernel", "install", "--prefix", VENV,
-                "--name", framework.kernel, "--display-name", framework.kernel_title,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            run(
+                folder / "bin" / "python",
+                "-m",
+                "ipykernel",
+                "install",
+                "--prefix",
+                VENV,
+                "--name",
+                framework.kernel,
+                "--display-name",
+                framework.kernel_title,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
 
         _made(folder / ".inputs", [*inputs, ROOT / "requirements-nodeps.txt"], make)
 

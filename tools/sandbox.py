@@ -56,8 +56,12 @@ def check_available() -> None:
     """Fail with what to do unless bubblewrap runs here."""
     if shutil.which(BWRAP) is None:
         raise SandboxUnavailable(f"bubblewrap ({BWRAP}) is not installed: {INSTALL_HINT}")
-    probe = subprocess.run([BWRAP, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "true"],
-                           capture_output=True, text=True, check=False)  # fmt: skip
+    probe = subprocess.run(
+        [BWRAP, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "true"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if probe.returncode != 0:
         reason = (probe.stderr.strip().splitlines() or ["no message"])[-1]
         raise SandboxUnavailable(

@@ -48,13 +48,20 @@ def grading(cell: nbformat.NotebookNode) -> dict:
 
 
 def test_each_task_has_an_answer_a_visible_check_and_hidden_tests():
-    by_notebook = {name: [t.task for t in assignment.tasks() if t.notebook == name]
-                   for name in NAMES}  # fmt: skip
+    by_notebook = {
+        name: [t.task for t in assignment.tasks() if t.notebook == name] for name in NAMES
+    }
     assert by_notebook == {
-        EXERCISES: ["remainder-sizes", "remainder-loaders", "on-disk", "disk-shuffle",
-                    "on-the-fly", "same-data"],
+        EXERCISES: [
+            "remainder-sizes",
+            "remainder-loaders",
+            "on-disk",
+            "disk-shuffle",
+            "on-the-fly",
+            "same-data",
+        ],
         EXPLORER: EXPLORER_TASKS,
-    }  # fmt: skip
+    }
     for md in SOURCES:
         cells = [cell for cell in jupytext.read(md).cells if cell.cell_type == "code"]
         ids = [grading(cell)["grade_id"] for cell in cells]
@@ -70,9 +77,14 @@ def test_each_task_has_an_answer_a_visible_check_and_hidden_tests():
 
 def test_graded_code_uses_the_generated_package():
     text = "\n".join(md.read_text() for md in SOURCES)
-    for api in ("from d2lsave import SyntheticRegressionData", "from d2lsave import "
-                "RegressionExplorer", "explorer.values", "explorer.set(", "explorer.data()",
-                "explorer.fit()"):  # fmt: skip
+    for api in (
+        "from d2lsave import SyntheticRegressionData",
+        "from d2lsave import RegressionExplorer",
+        "explorer.values",
+        "explorer.set(",
+        "explorer.data()",
+        "explorer.fit()",
+    ):
         assert api in text
 
 
@@ -103,8 +115,12 @@ def readme() -> str:
 
 @pytest.mark.parametrize("pattern", [SOLUTION, HIDDEN], ids=["solutions", "hidden-tests"])
 def test_no_solution_or_hidden_test_leaks_to_students(student, pattern):
-    shown = {line.strip() for notebook in student.values() for cell in notebook.cells
-             for line in cell.source.splitlines()} | set(readme().splitlines())  # fmt: skip
+    shown = {
+        line.strip()
+        for notebook in student.values()
+        for cell in notebook.cells
+        for line in cell.source.splitlines()
+    } | set(readme().splitlines())
     for md in SOURCES:
         text = md.read_text()
         inside = {line.strip() for region in pattern.findall(text) for line in region.splitlines()}
@@ -210,18 +226,31 @@ def write_class(folder: Path, teacher: Path, canaries: list[Path]) -> None:
         return with_answer(solved(EXPLORER), "noise-answer", last, code + last)
 
     hand_in("reference", {name: solved(name) for name in NAMES})
-    hand_in("untouched", {name: assignment.student_notebook(md)
-                          for name, md in zip(NAMES, SOURCES, strict=True)})  # fmt: skip
-    mistakes = with_answer(solved(EXERCISES), "sizes-answer", OFF_BY_ONE,
-                           "    return [batch_size] * (num_examples // batch_size)")  # fmt: skip
+    hand_in(
+        "untouched",
+        {name: assignment.student_notebook(md) for name, md in zip(NAMES, SOURCES, strict=True)},
+    )
+    mistakes = with_answer(
+        solved(EXERCISES),
+        "sizes-answer",
+        OFF_BY_ONE,
+        "    return [batch_size] * (num_examples // batch_size)",
+    )
     # and a right answer unlike the model's, which keeps its points: randn imported from torch
     with_answer(mistakes, "disk-answer", "def bytes", "from torch import randn\n\n\ndef bytes")
     with_answer(mistakes, "disk-answer", "torch.randn(", "randn(")
-    explorer = with_answer(solved(EXPLORER), "batches-answer", "num_minibatches = 31",
-                           "num_minibatches = 30")  # fmt: skip
+    explorer = with_answer(
+        solved(EXPLORER), "batches-answer", "num_minibatches = 31", "num_minibatches = 30"
+    )
     hand_in("mistakes", {EXERCISES: mistakes, f"Copy of {EXPLORER}": explorer})  # as Colab saves
-    hand_in("hangs", {EXERCISES: with_answer(solved(EXERCISES), "sizes-answer", OFF_BY_ONE,
-                                             "    while True:\n        pass")})  # fmt: skip
+    hand_in(
+        "hangs",
+        {
+            EXERCISES: with_answer(
+                solved(EXERCISES), "sizes-answer", OFF_BY_ONE, "    while True:\n        pass"
+            )
+        },
+    )
     outside = [str(p) for p in (*canaries, teacher, folder, folder.parent)]
     vandal = explorer_answer(VANDAL.format(targets=outside, home=str(Path.home())))
     hand_in("vandal", {EXPLORER: vandal, EXERCISES: "this is not a notebook"})
@@ -229,8 +258,11 @@ def write_class(folder: Path, teacher: Path, canaries: list[Path]) -> None:
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}  # fmt: skip
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 WATCHED = ["ipywidgets", "torch", "numpy"]  # what a student's setup cell must never move
@@ -243,8 +275,9 @@ def versions(python: Path | str) -> dict[str, str]:
         "import importlib.metadata as m, json;"
         f"print(json.dumps({{p: m.version(p) for p in {WATCHED!r}}}))"
     )
-    result = subprocess.run([str(python), "-c", program], capture_output=True, text=True,
-                            check=True, cwd="/")  # fmt: skip
+    result = subprocess.run(
+        [str(python), "-c", program], capture_output=True, text=True, check=True, cwd="/"
+    )
     return json.loads(result.stdout)
 
 
@@ -257,13 +290,18 @@ def graded(released, tmp_path_factory):
     work = tmp_path_factory.mktemp("class")
     submissions, cache, token = work / "submissions", work / "bytecode", uuid.uuid4().hex
     canaries = [Path("/tmp") / f"canary-{token}", Path.home() / f"canary-{token}"]
-    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
-             for _ in range(os.cpu_count() or 1)]  # fmt: skip
+    loops = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        for _ in range(os.cpu_count() or 1)
+    ]
 
     def state() -> dict:
-        return {"submissions": digest(submissions), "teacher": digest(released / "teacher"),
-                "canaries": [p.read_text() if p.exists() else None for p in canaries],
-                "versions": versions(sys.executable)}  # fmt: skip
+        return {
+            "submissions": digest(submissions),
+            "teacher": digest(released / "teacher"),
+            "canaries": [p.read_text() if p.exists() else None for p in canaries],
+            "versions": versions(sys.executable),
+        }
 
     try:
         for path in canaries:
@@ -290,8 +328,14 @@ def graded(released, tmp_path_factory):
     sheets = {}
     for row in rows:
         sheets.setdefault(row.student, {})[row.task] = (row.score, row.message)
-    return {"rows": rows, "sheets": sheets, "work": work, "before": before, "after": after,
-            "bytecode": cache}  # fmt: skip
+    return {
+        "rows": rows,
+        "sheets": sheets,
+        "work": work,
+        "before": before,
+        "after": after,
+        "bytecode": cache,
+    }
 
 
 FULL_MARKS = {task.task: task.points for task in assignment.tasks()}
@@ -299,8 +343,11 @@ FULL_MARKS = {task.task: task.points for task in assignment.tasks()}
 
 def lost(graded, student: str) -> dict[str, str]:
     """The tasks a student lost points on, with the messages."""
-    return {task: message for task, (score, message) in graded["sheets"][student].items()
-            if score < FULL_MARKS[task]}  # fmt: skip
+    return {
+        task: message
+        for task, (score, message) in graded["sheets"][student].items()
+        if score < FULL_MARKS[task]
+    }
 
 
 @pytest.mark.kernel
@@ -361,8 +408,9 @@ def test_the_score_sheet_has_a_row_per_student_and_task_and_feedback(graded):
     assert list(lines[0]) == ["student", "notebook", "task", "score", "max_score", "message"]
     assert len(lines) == 6 * len(FULL_MARKS)
     assert [line["student"] for line in lines] == sorted(line["student"] for line in lines)
-    row = next(line for line in lines
-               if (line["student"], line["task"]) == ("mistakes", "remainder-sizes"))  # fmt: skip
+    row = next(
+        line for line in lines if (line["student"], line["task"]) == ("mistakes", "remainder-sizes")
+    )
     assert (row["score"], row["max_score"]) == ("0", "2")
     assert row["message"].startswith("AssertionError: 1000 examples in minibatches of 32")
     feedback = graded["work"] / "graded" / "reference"
@@ -408,26 +456,35 @@ def test_a_student_over_the_time_limit_is_stopped_with_all_it_started(tmp_path, 
 @pytest.mark.kernel
 @pytest.mark.parametrize(
     ("kernel", "startup", "reason"),
-    [("raise SystemExit(1)", 120, "the kernel exited as it started"),
-     ("import time; time.sleep(600)", 5, "the kernel did not start within 5 s")],
+    [
+        ("raise SystemExit(1)", 120, "the kernel exited as it started"),
+        ("import time; time.sleep(600)", 5, "the kernel did not start within 5 s"),
+    ],
     ids=["exits", "never-answers"],
-)  # fmt: skip
-def test_a_kernel_that_does_not_start_is_reported(kernel, startup, reason, tmp_path, released,
-                                                   monkeypatch):  # fmt: skip
+)
+def test_a_kernel_that_does_not_start_is_reported(
+    kernel, startup, reason, tmp_path, released, monkeypatch
+):
     """A broken environment's kernel: every task of the notebook says so, none scores."""
     spec = tmp_path / "jupyter" / "kernels" / "python3"
     spec.mkdir(parents=True)
     argv = [sys.executable, "-c", kernel, "{connection_file}"]
-    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Python 3",
-                                                  "language": "python"}))  # fmt: skip
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "Python 3", "language": "python"})
+    )
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     readable = sandbox.readable_paths()
     monkeypatch.setattr(sandbox, "readable_paths", lambda: [*readable, tmp_path / "jupyter"])
     (tmp_path / "class" / "ada").mkdir(parents=True)
     nbformat.write(solved(EXPLORER), tmp_path / "class" / "ada" / EXPLORER)
     limits = assignment.Limits(startup=startup)
-    rows = assignment.grade(tmp_path / "class", released / "teacher", tmp_path / "g.csv",
-                            only=["noise", "bias"], limits=limits)  # fmt: skip
+    rows = assignment.grade(
+        tmp_path / "class",
+        released / "teacher",
+        tmp_path / "g.csv",
+        only=["noise", "bias"],
+        limits=limits,
+    )
     assert [(r.task, r.score, r.message) for r in rows] == [
         (task, 0, f"not graded: {reason}") for task in ("noise", "bias")
     ]
@@ -438,11 +495,19 @@ def test_a_kernel_that_does_not_start_is_reported(kernel, startup, reason, tmp_p
 
 def run_on_kernel(notebook: nbformat.NotebookNode, folder: Path) -> dict[str, str]:
     """Run `notebook` in the Colab-like kernel; the errors, by grade id."""
-    NotebookClient(notebook, timeout=900, kernel_name=colab_smoke.KERNEL, allow_errors=True,
-                   resources={"metadata": {"path": str(folder)}}).execute()  # fmt: skip
-    return {grading(cell).get("grade_id", "?"): output["ename"] for cell in notebook.cells
-            for output in cell.get("outputs", [])
-            if output.get("output_type") == "error"}  # fmt: skip
+    NotebookClient(
+        notebook,
+        timeout=900,
+        kernel_name=colab_smoke.KERNEL,
+        allow_errors=True,
+        resources={"metadata": {"path": str(folder)}},
+    ).execute()
+    return {
+        grading(cell).get("grade_id", "?"): output["ename"]
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "error"
+    }
 
 
 @pytest.mark.colab

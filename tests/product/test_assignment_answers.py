@@ -81,8 +81,10 @@ def run(task: str, answer_source: str | None = None) -> dict | str | None:
                 return ": ".join([type(err).__name__, *str(err).strip().splitlines()[:1]])
             return None
         source = answer(task_of[meta["grade_id"]]) if meta.get("solution") else cell.source
-        exec(compile(answer_source if cell is here and answer_source else source, "<cell>", "exec"),
-             namespace)  # fmt: skip
+        exec(
+            compile(answer_source if cell is here and answer_source else source, "<cell>", "exec"),
+            namespace,
+        )
         if cell is here and answer_source is None:
             return namespace
     raise KeyError(task)
@@ -507,8 +509,11 @@ def test_every_graded_task_has_two_right_and_two_wrong_answers():
 
 
 def cases(table):
-    return [pytest.param(task, name, value, id=f"{task}: {name}")
-            for task, variants in table.items() for name, value in variants.items()]  # fmt: skip
+    return [
+        pytest.param(task, name, value, id=f"{task}: {name}")
+        for task, variants in table.items()
+        for name, value in variants.items()
+    ]
 
 
 @pytest.mark.parametrize("task", TASKS)

@@ -39,25 +39,40 @@ def notebook(*cells) -> nbformat.NotebookNode:
 @pytest.mark.parametrize(
     ("log", "reason"),
     [
-        ("RuntimeError: Kernel didn't respond in 120 seconds",
-         "the kernel did not start within 120 s"),
-        ("RuntimeError: Kernel died before replying to kernel_info",
-         "the kernel exited as it started"),
-        ("nbclient.exceptions.DeadKernelError: Kernel died",
-         "the kernel died while running the notebook"),
-        ("[AutogradeApp | ERROR] While processing assignment x, the kernel became unresponsive",
-         "the kernel stopped responding to interrupts"),
-        ("Traceback (most recent call last):\nsqlite3.OperationalError: no such table: "
-         "assignment\n[AutogradeApp | ERROR] ...\nnbgrader.coursedir.NbGraderException: see log",
-         "nbgrader failed (sqlite3.OperationalError: no such table: assignment)"),
-        ("    nbclient.exceptions.CellTimeoutError: A cell timed out while it was being executed, "
-         "after 4 seconds.\n    The message was: Timeout waiting for IOPub output.",
-         "the kernel's output did not arrive in time (the computer was too busy)"),
-        ("zmq.error.ZMQError: Socket operation on non-socket\n  File x\n"
-         "    ValueError: the last one", "nbgrader failed (ValueError: the last one)"),
+        (
+            "RuntimeError: Kernel didn't respond in 120 seconds",
+            "the kernel did not start within 120 s",
+        ),
+        (
+            "RuntimeError: Kernel died before replying to kernel_info",
+            "the kernel exited as it started",
+        ),
+        (
+            "nbclient.exceptions.DeadKernelError: Kernel died",
+            "the kernel died while running the notebook",
+        ),
+        (
+            "[AutogradeApp | ERROR] While processing assignment x, the kernel became unresponsive",
+            "the kernel stopped responding to interrupts",
+        ),
+        (
+            "Traceback (most recent call last):\nsqlite3.OperationalError: no such table: "
+            "assignment\n[AutogradeApp | ERROR] ...\nnbgrader.coursedir.NbGraderException: see log",
+            "nbgrader failed (sqlite3.OperationalError: no such table: assignment)",
+        ),
+        (
+            "    nbclient.exceptions.CellTimeoutError: A cell timed out while it was being "
+            "executed, after 4 seconds.\n    The message was: Timeout waiting for IOPub output.",
+            "the kernel's output did not arrive in time (the computer was too busy)",
+        ),
+        (
+            "zmq.error.ZMQError: Socket operation on non-socket\n  File x\n"
+            "    ValueError: the last one",
+            "nbgrader failed (ValueError: the last one)",
+        ),
         ("nothing recognisable", "nbgrader failed (nothing recognisable)"),
     ],
-)  # fmt: skip
+)
 def test_each_failure_of_nbgrader_has_its_own_reason(log, reason):
     assert assignment.failure_reason(log, LIMITS) == reason
 
@@ -69,20 +84,47 @@ ANSWER = code_cell("answer = 1", 2, solution=True, grade_id="a")
     ("cells", "message"),
     [
         # nbgrader scores a check cell without an error as passed, even one that never ran
-        ([ANSWER, code_cell("assert answer", None, grade=True, locked=True, grade_id="check-a")],
-         "not graded: its check cell was not run"),
-        ([code_cell("import torch", 1, [error("KeyboardInterrupt")], locked=True, grade_id="i"),
-          ANSWER, code_cell("assert answer", 3, [error("NameError", "name 'torch' is not defined")],
-                            grade=True, locked=True, grade_id="check-a")],
-         "a cell above failed (timed out: the cell was stopped after 400 s); "
-         "then NameError: name 'torch' is not defined"),
-        ([code_cell("while 1: pass", 1, [error("CellTimeoutError")], solution=True, grade_id="a"),
-          code_cell("assert f()", 2, [error("NameError", "f")], grade=True, locked=True,
-                    grade_id="check-a")],
-         "a cell above failed (timed out: the cell was stopped after 30 s); then NameError: f"),
+        (
+            [ANSWER, code_cell("assert answer", None, grade=True, locked=True, grade_id="check-a")],
+            "not graded: its check cell was not run",
+        ),
+        (
+            [
+                code_cell(
+                    "import torch", 1, [error("KeyboardInterrupt")], locked=True, grade_id="i"
+                ),
+                ANSWER,
+                code_cell(
+                    "assert answer",
+                    3,
+                    [error("NameError", "name 'torch' is not defined")],
+                    grade=True,
+                    locked=True,
+                    grade_id="check-a",
+                ),
+            ],
+            "a cell above failed (timed out: the cell was stopped after 400 s); "
+            "then NameError: name 'torch' is not defined",
+        ),
+        (
+            [
+                code_cell(
+                    "while 1: pass", 1, [error("CellTimeoutError")], solution=True, grade_id="a"
+                ),
+                code_cell(
+                    "assert f()",
+                    2,
+                    [error("NameError", "f")],
+                    grade=True,
+                    locked=True,
+                    grade_id="check-a",
+                ),
+            ],
+            "a cell above failed (timed out: the cell was stopped after 30 s); then NameError: f",
+        ),
     ],
     ids=["check-not-run", "given-cell-timed-out", "answer-timed-out"],
-)  # fmt: skip
+)
 def test_a_check_that_did_not_pass_says_why_and_names_the_limit_that_stopped_it(cells, message):
     assert assignment.check_messages(notebook(*cells), LIMITS) == {"check-a": message}
 
@@ -123,13 +165,18 @@ def test_bad_input_is_named_with_what_is_accepted(tmp_path, course):
         ("empty", course, None, "holds no student folder"),
         ("class", course, ["nonsense"], "task=nonsense is not a task.*the tasks are: t"),
         ("class", tmp_path, None, r"bundle='.*' is not a teacher's course folder.*release"),
-    ]:  # fmt: skip
+    ]:
         (tmp_path / "empty").mkdir(exist_ok=True)
         (tmp_path / "class" / "ada").mkdir(parents=True, exist_ok=True)
         with pytest.raises(assignment.AssignmentError, match=match):
             assignment.grade(tmp_path / folder, bundle, tmp_path / "g.csv", only=only)
-    result = subprocess.run([sys.executable, "-m", "tools.assignment", "grade", "nowhere"],
-                            cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.assignment", "grade", "nowhere"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 2 and "is not a folder" in result.stderr
 
 
@@ -159,8 +206,11 @@ def test_grading_says_how_to_get_the_sandbox_when_it_is_missing(tmp_path, course
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
     (tmp_path / "class" / "ada").mkdir(parents=True)
     nbformat.write(notebook(CHECK), tmp_path / "class" / "ada" / "one.ipynb")
-    with pytest.raises(assignment.AssignmentError, match=r"sandboxed=True: bubblewrap .*apt-get "
-                       r"install bubblewrap.*--no-sandbox"):  # fmt: skip
+    with pytest.raises(
+        assignment.AssignmentError,
+        match=r"sandboxed=True: bubblewrap .*apt-get "
+        r"install bubblewrap.*--no-sandbox",
+    ):
         assignment.grade(tmp_path / "class", course, tmp_path / "g.csv")
 
 
@@ -188,14 +238,19 @@ def test_the_sandbox_writes_only_its_folder_and_hides_tmp_and_home(tmp_path):
     canaries = {"tmp": Path("/tmp") / f"canary-{token}", "home": Path.home() / f"canary-{token}"}
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    targets = {"scratch": str(scratch / "ok.txt"), "tmp canary": str(canaries["tmp"]),
-               "home canary": str(canaries["home"]), "checkout": str(ROOT / f"canary-{token}"),
-               "python": str(Path(sys.prefix) / f"canary-{token}")}  # fmt: skip
+    targets = {
+        "scratch": str(scratch / "ok.txt"),
+        "tmp canary": str(canaries["tmp"]),
+        "home canary": str(canaries["home"]),
+        "checkout": str(ROOT / f"canary-{token}"),
+        "python": str(Path(sys.prefix) / f"canary-{token}"),
+    }
     try:
         for path in canaries.values():
             path.write_text(token)
-        argv = sandbox.command(scratch, [sys.executable, "-c", PROBE, json.dumps(targets)],
-                               sandbox.readable_paths())  # fmt: skip
+        argv = sandbox.command(
+            scratch, [sys.executable, "-c", PROBE, json.dumps(targets)], sandbox.readable_paths()
+        )
         seen = json.loads(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)
         assert [path.read_text() for path in canaries.values()] == [token, token]
     finally:

@@ -62,8 +62,10 @@ def jupyter_server(command: list[str], folder: Path, environment: dict[str, str]
     options = ["--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}"]
     server = psutil.Popen(
         [*command, *options, f"--notebook-dir={folder}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment,
-    )  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=environment,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(240):

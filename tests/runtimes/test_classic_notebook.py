@@ -66,8 +66,11 @@ def classic(tmp_path_factory) -> Iterator[str]:
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
         PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
     )
-    command = [str(venv / "bin" / "jupyter-notebook"), "--NotebookApp.token=",
-               "--NotebookApp.password="]  # fmt: skip
+    command = [
+        str(venv / "bin" / "jupyter-notebook"),
+        "--NotebookApp.token=",
+        "--NotebookApp.password=",
+    ]
     try:
         with jupyter_server(command, folder, environment) as url:
             yield url

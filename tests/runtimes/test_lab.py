@@ -31,8 +31,12 @@ def lab(tmp_path_factory) -> str:
         JUPYTERLAB_SETTINGS_DIR=str(settings),
         JUPYTERLAB_WORKSPACES_DIR=str(tmp_path_factory.mktemp("lab-workspaces")),
     )
-    command = [str(Path(sys.executable).parent / "jupyter-lab"), "--IdentityProvider.token=",
-               "--ServerApp.password=", "--LabApp.news_url=None"]  # fmt: skip
+    command = [
+        str(Path(sys.executable).parent / "jupyter-lab"),
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+        "--LabApp.news_url=None",
+    ]
     with jupyter_server(command, folder, environment) as url:
         yield url
 

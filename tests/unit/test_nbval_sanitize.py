@@ -113,8 +113,11 @@ def test_glued_floats_are_stored_at_the_precision_the_page_shows():
         if key not in finest:
             continue  # shown as it is, or not shown
         digits, kind = finest[key]
-        rounded = {"f": round(value, digits), "%": round(value, digits + 2),
-                   "e": float(f"{value:.{digits}e}")}[kind]  # fmt: skip
+        rounded = {
+            "f": round(value, digits),
+            "%": round(value, digits + 2),
+            "e": float(f"{value:.{digits}e}"),
+        }[kind]
         if rounded != value:
             too_precise.append(f"{notebook}: {key} = {value!r}, shown as {kind} to {digits}")
     assert too_precise == []
