@@ -66,15 +66,27 @@ def build_book() -> subprocess.CompletedProcess:
     return run_here(sys.executable, "-m", "tools", "book", "--no-pdf")
 
 
+def checkout_state() -> str:
+    """What git sees of the checkout: the status and every change, so that a build which
+    rewrote a committed file, or left a file git does not ignore, is told apart."""
+    status = run_here("git", "status", "--porcelain", "--untracked-files=all").stdout
+    return status + run_here("git", "diff", "--binary").stdout
+
+
+BUILD = {}  # the checkout as git saw it before and after the session's build
+
+
 @pytest.fixture(scope="session")
 def built_book() -> Path:
-    """The HTML book, built once per test session."""
+    """The HTML book, built once per test session, and its PDF, as `make book` makes them."""
+    BUILD["before"] = checkout_state()
     result = build_book()
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    # As `make book` does: the download menus link the PDF. In a process of its own, because
-    # it drives Chromium, and a test session may already hold Playwright's one sync driver.
+    # the download menus link the PDF; in a process of its own, because it drives Chromium,
+    # and a test session may already hold Playwright's one sync driver
     printed = run_here(sys.executable, "-m", "tools.pdf", "--if-changed")
     assert printed.returncode == 0, printed.stdout[-3000:] + printed.stderr[-3000:]
+    BUILD["after"] = checkout_state()
     return HTML
 
 

@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "notebooks":
         from tools import derived
 
-        return derived.main(execute=not args.no_execute, everything=args.all)
+        return derived.main(run=not args.no_execute, everything=args.all)
     if args.command == "book":
         return build_book(pdf=not args.no_pdf)
     if args.command == "pdf":

@@ -35,7 +35,7 @@ import nbformat
 import yaml
 
 from tools import sandbox
-from tools.book_notebooks import ROOT, display_path, is_notebook, write_if_changed
+from tools.book import ROOT, display_path, is_notebook, write_if_changed
 from tools.classroom import launch_links
 from tools.frameworks import DEFAULT, split
 
@@ -169,7 +169,7 @@ def regenerate(execute: bool = True) -> list[str]:
     """Write the committed notebooks of every source, each only if its bytes change: the
     `.ipynb` executed with the answers (only when its inputs changed; with `execute=False` a
     stale one raises `StaleNotebook`) and the student copy. A report line per file written."""
-    from tools.notebooks import paired_ipynb, refresh, write
+    from tools.execute import paired_ipynb, refresh, write
 
     report, copies = [], set()
     for md in sources():

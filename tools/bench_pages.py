@@ -16,7 +16,7 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-from tools.book_notebooks import ROOT, toc_pages
+from tools.book import ROOT, toc_pages
 from tools.explorer_page import CHROMIUM, CHROMIUM_ARGS, HTML, RECORD_DRAWINGS, watch
 
 MAX_BYTES = 2_000_000

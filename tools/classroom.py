@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from tools.book_notebooks import ROOT, display_path, toc_notebooks
-from tools.export_notebooks import exported_path
+from tools.book import ROOT, display_path, toc_notebooks
+from tools.export import exported_path
 
 ARCHIVE = ROOT / "_build" / "classroom.zip"
 

@@ -41,7 +41,7 @@ from nbval.plugin import find_comment_markers, find_metadata_tags, get_sanitize_
 
 from d2lsetup import DEFAULT, FRAMEWORKS, INSTALLERS, PACKAGES
 from tools import pip_sources
-from tools.book_notebooks import ROOT, toc_notebooks
+from tools.book import ROOT, toc_notebooks
 from tools.frameworks import derived_notebook, page_frameworks
 
 RUNTIME = ROOT / "tools" / "colab_runtime.txt"

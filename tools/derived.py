@@ -5,42 +5,39 @@ framework's notebook of each page (`book/*.ipynb`, executed again only when its 
 its code, kernel or the d2lsave it imports), their exports for launching (`notebooks/`), and
 the assignment's notebooks (`assignments/`). Each file is written only when its bytes change,
 so a second run with nothing changed leaves the checkout as it was; the drift test runs this
-with `execute=False` in a copy of the checkout and fails on any difference.
+with `run=False` in a copy of the checkout and fails on any difference.
 """
 
 from __future__ import annotations
 
 import sys
 
-from tools import assignment, export_notebooks, extract_saved, notebooks
-from tools.book_notebooks import display_path, toc_notebooks
+from tools import assignment, execute, export, extract_saved
+from tools.book import display_path, toc_notebooks
 from tools.frameworks import page_frameworks
 
 
-def regenerate(execute: bool = True, everything: bool = False) -> list[str]:
-    """Write every derived file that changes; one report line per file written or executed."""
+def regenerate(run: bool = True, everything: bool = False) -> list[str]:
+    """Write every derived file that changes; one report line per file written or executed.
+    With `run=False`, a notebook that would have to be executed is an error instead."""
     report = [
         f"written: {display_path(p)}"
         for p in extract_saved.write_package(extract_saved.build_package())
     ]
     for page in toc_notebooks():
         for framework in page_frameworks(page):
-            what, notebook = notebooks.refresh(page, everything, framework, execute=execute)
-            if notebooks.write(page, notebook, framework) or what == "executed":
-                report.append(f"{what}: {display_path(notebooks.paired_ipynb(page, framework))}")
-    report += [
-        f"written: {display_path(path)}"
-        for path, changed in export_notebooks.write_all()
-        if changed
-    ]
-    report += assignment.regenerate(execute=execute)
+            what, notebook = execute.refresh(page, everything, framework, execute=run)
+            if execute.write(page, notebook, framework) or what == "executed":
+                report.append(f"{what}: {display_path(execute.paired_ipynb(page, framework))}")
+    report += [f"written: {display_path(path)}" for path, changed in export.write_all() if changed]
+    report += assignment.regenerate(execute=run)
     return report
 
 
-def main(execute: bool = True, everything: bool = False) -> int:
+def main(run: bool = True, everything: bool = False) -> int:
     try:
-        report = regenerate(execute, everything)
-    except (notebooks.StaleNotebook, extract_saved.SaveError) as error:
+        report = regenerate(run, everything)
+    except (execute.StaleNotebook, extract_saved.SaveError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print("\n".join(report) or "every derived file is up to date")

@@ -24,7 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tools.book_notebooks import ROOT, digest
+from tools.book import ROOT, digest
 from tools.pip_sources import source_options
 
 VENV = ROOT / ".venv"

@@ -1,4 +1,4 @@
-"""Generate the `d2lsave` package from the book's `#@save` code (run by `make lib`).
+"""Generate the `d2lsave` package from the book's `#@save` code (part of `make notebooks`).
 
 A later notebook imports what an earlier one defined instead of repeating it, as the d2l book
 does with its `d2l` package. Unlike d2l's indentation-based tool, this one parses each cell
@@ -33,12 +33,12 @@ import jupytext
 import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
-from tools.book_notebooks import ROOT, display_path, toc_notebooks, write_if_changed
+from tools.book import ROOT, display_path, toc_notebooks, write_if_changed
 from tools.frameworks import DEFAULT, TITLES, framework_notebooks
 
 PACKAGE = "d2lsave"
 PACKAGE_DIR = ROOT / PACKAGE
-COMMAND = "make lib"
+COMMAND = "make notebooks"
 LINE_LENGTH = 96  # the project's ruff limit, less room for the closing quotes
 SAVE_MARK = re.compile(r"#\s*@save\s*$")
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")

@@ -30,7 +30,7 @@ import nbformat
 
 from d2lsetup import DEFAULT, SETUP_MARKER, setup_cell
 from d2lsetup import FRAMEWORKS as DECLARED
-from tools.book_notebooks import display_path, toc_notebooks
+from tools.book import display_path, toc_notebooks
 
 FRAMEWORKS = tuple(DECLARED)
 TITLES = {name: framework.title for name, framework in DECLARED.items()}

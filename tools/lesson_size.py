@@ -23,7 +23,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from tools.book_notebooks import display_path
+from tools.book import display_path
 from tools.frameworks import (
     DEFAULT,
     FRAMEWORKS,

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.book_notebooks import ROOT, digest, display_path, toc_pages
+from tools.book import ROOT, digest, display_path, toc_pages
 
 HTML = ROOT / "_build" / "html"
 OUTPUT = ROOT / "_build" / "pdf" / "book.pdf"
@@ -122,7 +122,7 @@ def print_chapters(book: list[Chapter], html: Path = HTML) -> None:
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
-        raise PdfError(f"no Chromium at {CHROMIUM}: run `make browser`, or set CHROMIUM")
+        raise PdfError(f"no Chromium at {CHROMIUM}: run `make env`, or set CHROMIUM")
     book_files = html.resolve().as_uri() + "/"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -26,8 +26,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from tools import notebooks
-from tools.book_notebooks import display_path, toc_notebooks, write_if_changed
+from tools import execute
+from tools.book import display_path, toc_notebooks, write_if_changed
 from tools.frameworks import (
     DEFAULT,
     DIRECTIVE,
@@ -158,8 +158,8 @@ def merge(md: Path) -> nbformat.NotebookNode:
     for framework, path, cells in framework_notebooks(md):
         if not path.exists():
             raise FrameworkError(f"{display_path(path)} is missing: run `make notebooks`")
-        stored = notebooks.sync(md, framework, cells)  # the page's cells, the stored outputs
-        if not notebooks.is_current(md, stored):
+        stored = execute.sync(md, framework, cells)  # the page's cells, the stored outputs
+        if not execute.is_current(md, stored):
             raise FrameworkError(
                 f"{display_path(md)} changed since {display_path(path)} was executed (its "
                 "code, kernel or the d2lsave it imports): run `make notebooks`"

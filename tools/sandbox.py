@@ -29,7 +29,7 @@ class SandboxUnavailable(RuntimeError):
 def readable_paths() -> list[Path]:
     """What sandboxed Python reads: its environment, the Python it was made from, the book's
     checkout (d2lsave is installed from it in development mode) and the bytecode cache, if set."""
-    from tools.book_notebooks import ROOT
+    from tools.book import ROOT
 
     cache = os.environ.get("PYTHONPYCACHEPREFIX")
     return [Path(sys.prefix), Path(sys.base_prefix), ROOT, *([Path(cache)] if cache else [])]

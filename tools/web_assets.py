@@ -27,7 +27,7 @@ from pathlib import Path
 
 import anywidget
 
-from tools.book_notebooks import ROOT
+from tools.book import ROOT
 
 NODE_MODULES = ROOT / "node_modules"
 TARGET = ROOT / "_build" / "web_assets"

@@ -69,7 +69,7 @@ def add_studio_lab_button(
                 )
 
 
-EXPORTED_NOTEBOOKS = "notebooks"  # tools/export_notebooks.py writes notebooks/<page>.ipynb
+EXPORTED_NOTEBOOKS = "notebooks"  # tools/export.py writes notebooks/<page>.ipynb
 
 
 def launch_exported_notebook(
@@ -231,7 +231,7 @@ class FrameworkDirective(SphinxDirective):
 
 class StoredNotebooks(SphinxDirective):
     """A table of the notebooks beside the page, which the book renders: each one's page,
-    framework, kernel, Python and inputs digest (tools/notebooks.py), from its metadata."""
+    framework, kernel, Python and inputs digest (tools/execute.py), from its metadata."""
 
     def run(self) -> list[nodes.Node]:
         rows = ["| Page | Framework | Kernel | Python | Inputs digest |", "|---|---|---|---|---|"]

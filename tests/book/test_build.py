@@ -1,5 +1,5 @@
-"""The book builds with warnings as errors, a rebuild with nothing changed does no work, and the
-explorer's front end is valid JavaScript."""
+"""The book builds with warnings as errors and writes no committed file, a rebuild with nothing
+changed does no work, and the explorer's front end is valid JavaScript."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ import subprocess
 
 import pytest
 
-from tests.conftest import ROOT, build_book
-from tools.book_notebooks import toc_pages
+from tests.conftest import BUILD, ROOT, build_book
+from tools.book import toc_pages
 
 
 def test_every_page_is_built(built_book):
     for page in toc_pages():
         assert (built_book / page.parent.name / f"{page.stem}.html").is_file(), page
+
+
+def test_the_build_writes_no_committed_file(built_book):
+    """`make book` writes only under _build/ (and the merged pages, which git ignores)."""
+    assert BUILD["after"] == BUILD["before"]
 
 
 def test_rebuild_with_nothing_changed_writes_nothing(built_book):

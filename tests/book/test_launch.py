@@ -11,7 +11,7 @@ import yaml
 from d2lsetup import setup_cell
 from tests.conftest import ROOT
 from tools import classroom
-from tools.book_notebooks import toc_notebooks, toc_pages
+from tools.book import toc_notebooks, toc_pages
 from tools.frameworks import framework_notebooks
 
 REPOSITORY = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]

@@ -12,7 +12,7 @@ import yaml
 
 from tests.book.conftest import in_mode, relative_luminance
 from tests.conftest import ROOT
-from tools.book_notebooks import toc_notebooks, toc_pages
+from tools.book import toc_notebooks, toc_pages
 from tools.explorer_page import BOOK, explorer
 
 pytestmark = pytest.mark.browser

@@ -11,8 +11,8 @@ import pytest
 
 from tests.conftest import ROOT
 from tools import pdf
-from tools.book_notebooks import is_notebook, toc_pages
-from tools.notebooks import source_cells
+from tools.book import is_notebook, toc_pages
+from tools.execute import source_cells
 
 pypdf = pytest.importorskip("pypdf")
 

@@ -330,7 +330,7 @@ def test_on_the_fly_data_is_new_each_epoch_the_same_when_fixed_and_split_among_w
 def test_each_solution_opens_with_a_short_answer_in_every_view():
     """At most 400 words and 40 lines of open code per solution and framework; the rest is
     collapsed or in the engineering notes."""
-    from tools.book_notebooks import ROOT
+    from tools.book import ROOT
     from tools.lesson_size import page_sizes
 
     sizes = page_sizes(ROOT / "book" / "exercises.md", sections=True)

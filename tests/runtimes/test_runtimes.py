@@ -12,7 +12,7 @@ import pytest
 from d2lsetup import DEFAULT, FRAMEWORKS, INSTALLERS, NO_DEPS, PACKAGES
 from tests.conftest import ROOT
 from tools import colab_smoke
-from tools.book_notebooks import toc_notebooks
+from tools.book import toc_notebooks
 from tools.colab_smoke import COLAB, COLAB_FRAMEWORKS, pins
 
 BINDER = pins(colab_smoke.BINDER)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tools.book_notebooks import package_digest, toc_notebooks
+from tools.book import package_digest, toc_notebooks
 
-REGENERATE = "from tools import derived; raise SystemExit(derived.main(execute=False))"
+REGENERATE = "from tools import derived; raise SystemExit(derived.main(run=False))"
 
 
 def git(folder: Path, *args: str) -> str:

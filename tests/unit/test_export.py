@@ -12,8 +12,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 import d2lsetup
-from tools import export_notebooks as export
-from tools.book_notebooks import toc_notebooks
+from tools import export
+from tools.book import toc_notebooks
 
 NOTEBOOKS = toc_notebooks()
 EXPORTS = {md: export.exported_path(md) for md in NOTEBOOKS}

@@ -16,7 +16,7 @@ import yaml
 
 import d2lsetup
 from tests.conftest import ROOT
-from tools import frameworks, notebooks, render
+from tools import execute, frameworks, render
 from tools.frameworks import FRAMEWORKS, FrameworkError, derived_notebook, prose_for, split
 from tools.render import merge
 
@@ -125,7 +125,7 @@ def executed(md: Path) -> None:
                         metadata={"scrapbook": {"name": "x", "mime_prefix": ""}},
                     )
                 ]
-        notebook.metadata[notebooks.INPUTS_KEY] = notebooks.inputs_digest(md, notebook)
+        notebook.metadata[execute.INPUTS_KEY] = execute.inputs_digest(md, notebook)
         nbformat.write(notebook, path)
 
 
@@ -197,7 +197,7 @@ def test_merge_refuses_a_notebook_run_with_another_d2lsave(tmp_path, monkeypatch
     md = page(tmp_path, PAGE.replace('x = "torch"', 'import d2lsave\nx = "torch"'))
     executed(md)
     merge(md)
-    monkeypatch.setattr(notebooks, "package_digest", lambda: "another package")
+    monkeypatch.setattr(execute, "package_digest", lambda: "another package")
     with pytest.raises(FrameworkError, match=STALE.format("")):
         merge(md)
 
@@ -211,10 +211,10 @@ def test_a_page_of_one_framework_is_its_notebook_with_its_widgets(tmp_path):
     md = page(tmp_path, ONE_FRAMEWORK)
     executed(md)
     stored = nbformat.read(derived_notebook(md), as_version=4)
-    stored.metadata["widgets"] = {notebooks.WIDGET_STATE: {"state": {"a1": {"model": 1}}}}
+    stored.metadata["widgets"] = {execute.WIDGET_STATE: {"state": {"a1": {"model": 1}}}}
     nbformat.write(stored, derived_notebook(md))
     merged = merge(md)
-    assert merged.metadata["widgets"][notebooks.WIDGET_STATE]["state"] == {"a1": {"model": 1}}
+    assert merged.metadata["widgets"][execute.WIDGET_STATE]["state"] == {"a1": {"model": 1}}
     [cell] = [cell for cell in merged.cells if cell.cell_type == "code"]
     assert cell.source == 'glue("x", x)' and cell.outputs[0].metadata.scrapbook.name == "pytorch.x"
     assert not cell.metadata.get("tags")  # no framework's tag: every reader sees it
@@ -237,8 +237,8 @@ def test_merging_the_book_stops_at_a_stale_page_and_names_it(tmp_path, monkeypat
 
 def refreshed(md: Path, monkeypatch) -> dict[str, str]:
     """What `make notebooks` would do with each of the page's notebooks; none is executed."""
-    monkeypatch.setattr(notebooks, "execute_notebook", lambda md, fw: nbformat.v4.new_notebook())
-    return {fw: notebooks.refresh(md, framework=fw)[0] for fw in frameworks.page_frameworks(md)}
+    monkeypatch.setattr(execute, "execute_notebook", lambda md, fw: nbformat.v4.new_notebook())
+    return {fw: execute.refresh(md, framework=fw)[0] for fw in frameworks.page_frameworks(md)}
 
 
 def test_make_notebooks_executes_exactly_the_notebooks_whose_inputs_changed(tmp_path, monkeypatch):
@@ -246,7 +246,7 @@ def test_make_notebooks_executes_exactly_the_notebooks_whose_inputs_changed(tmp_
     executed(md)
     assert set(refreshed(md, monkeypatch).values()) == {"unchanged"}
     # only PyTorch's notebook imports d2lsave: a new package makes it stale, and only it
-    monkeypatch.setattr(notebooks, "package_digest", lambda: "another package")
+    monkeypatch.setattr(execute, "package_digest", lambda: "another package")
     again = refreshed(md, monkeypatch)
     assert again.pop("pytorch") == "executed" and set(again.values()) == {"unchanged"}
     md.write_text(md.read_text().replace('x = "mxnet"', 'x = "changed"'))
@@ -326,9 +326,9 @@ def test_without_execution_a_stale_notebook_is_an_error_naming_the_command(tmp_p
     md = page(tmp_path)
     executed(md)
     md.write_text(PAGE.replace('x = "mxnet"', 'x = "changed"'))
-    assert notebooks.refresh(md, framework="jax", execute=False)[0] == "unchanged"
-    with pytest.raises(notebooks.StaleNotebook, match=r"page\.mxnet\.ipynb .* `make notebooks`"):
-        notebooks.refresh(md, framework="mxnet", execute=False)
+    assert execute.refresh(md, framework="jax", execute=False)[0] == "unchanged"
+    with pytest.raises(execute.StaleNotebook, match=r"page\.mxnet\.ipynb .* `make notebooks`"):
+        execute.refresh(md, framework="mxnet", execute=False)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from tools.book_notebooks import ROOT
+from tools.book import ROOT
 from tools.lesson_size import count_words, markdown_size, page_sizes
 
 CHAPTER = ROOT / "book" / "synthetic-regression-data.md"

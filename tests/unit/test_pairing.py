@@ -16,9 +16,9 @@ import pytest
 from jupyterlab_server.settings_utils import _get_overrides
 
 from tests.conftest import ROOT
-from tools import notebooks
+from tools import execute
 from tools.__main__ import lab_command
-from tools.book_notebooks import toc_notebooks
+from tools.book import toc_notebooks
 
 PAGE = toc_notebooks()[0]
 PAIRING = re.compile(r"^  formats: .*\n", re.M)  # the header line that pairs a page
@@ -44,12 +44,12 @@ def edited(model: dict) -> dict:
 
 @pytest.fixture(params=["header as committed", "header without pairing"])
 def md(request, tmp_path) -> Path:
-    """A copy of a page and of the `.ipynb` that `make sync` derives from it."""
+    """A copy of a page and of the `.ipynb` that `make notebooks` derives from it."""
     md = tmp_path / PAGE.name
     text = PAGE.read_text()
     md.write_text(text if request.param == "header as committed" else unpaired_header(text))
     shutil.copy(PAGE.with_suffix(".ipynb"), md.with_suffix(".ipynb"))
-    notebooks.write(md, notebooks.sync(md))
+    execute.write(md, execute.sync(md))
     return md
 
 

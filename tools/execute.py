@@ -1,4 +1,4 @@
-"""Keep each paired `.ipynb` derived from its `.md` (`make sync`, `make notebooks`).
+"""Keep each framework's `.ipynb` derived from its page's `.md`, executed (`make notebooks`).
 
 The MyST `.md` is the source; the `.ipynb` beside it is what Colab opens and nbval checks, so it
 must hold the same cells plus their outputs. The pairing always flows from `.md` to `.ipynb`:
@@ -15,7 +15,7 @@ no jupytext pairing, so that saving it in JupyterLab never rewrites the `.md`.
 Why not `jupytext --sync` or `jupytext --update --to ipynb`: `--sync` follows the pairing in
 both directions by timestamp. `--update` merges exactly as `sync` below does (both call
 `combine_inputs_with_outputs`), but it also touches the `.md`'s timestamp, which would make
-`make lib` run again, it copies the `.md`'s pairing into the `.ipynb`, and it writes to disk,
+`make notebooks` run again, it copies the `.md`'s pairing into the `.ipynb`, and it writes to disk,
 while `execute` needs the merged notebook in memory, to run it before anything is written.
 """
 
@@ -34,7 +34,7 @@ import nbformat
 from jupytext.combine import combine_inputs_with_outputs
 from nbclient import NotebookClient
 
-from tools.book_notebooks import display_path, package_digest, toc_notebooks, write_if_changed
+from tools.book import display_path, package_digest, toc_notebooks, write_if_changed
 from tools.frameworks import DEFAULT, derived_notebook, framework_notebooks, page_frameworks
 
 IGNORED_CELL_METADATA = {"execution", "scrolled", "collapsed", "jp-MarkdownHeadingCollapsed"}
@@ -60,7 +60,7 @@ def source_cells(md: Path, framework: str = DEFAULT) -> nbformat.NotebookNode:
 
 def imports_package(notebook: nbformat.NotebookNode) -> bool:
     """Whether the notebook's code imports `d2lsave`, so that its outputs depend on it."""
-    from tools.book_notebooks import IMPORTS_PACKAGE
+    from tools.book import IMPORTS_PACKAGE
 
     return any(
         cell.cell_type == "code" and IMPORTS_PACKAGE.search(cell.source) for cell in notebook.cells

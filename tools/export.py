@@ -1,4 +1,4 @@
-"""Export the book's notebooks for reading outside the book (`make export`).
+"""Export the book's notebooks for reading outside the book (`make notebooks`).
 
 The paired `book/*.ipynb` hold MyST Markdown: glue roles, cross-references, exercise and
 solution directives, admonitions. Colab, Studio Lab, Binder and plain Jupyter show those as raw
@@ -37,8 +37,8 @@ import jupytext
 import nbformat
 import yaml
 
-from tools.book_notebooks import ROOT, display_path, toc_notebooks, toc_pages, write_if_changed
-from tools.book_notebooks import config as book_config
+from tools.book import ROOT, display_path, toc_notebooks, toc_pages, write_if_changed
+from tools.book import config as book_config
 from tools.frameworks import DEFAULT, derived_notebook, launched_frameworks
 
 EXPORT_DIR = ROOT / "notebooks"
