@@ -1,5 +1,5 @@
 # Aliases of `python -m tools <command>` (tools/__main__.py), which makes or reuses the
-# environments a command needs (tools/env.py) first. `make help` lists the commands.
+# environments a command needs (tools/env.py) first, `make help` lists them; and the test runs.
 PYTHON ?= python3
 TOOLS = $(PYTHON) -m tools
 PY = .venv/bin/python
@@ -18,7 +18,7 @@ BESIDE = nbval or colab
 help:
 	@$(TOOLS) --help
 
-book notebooks pdf assignment classroom lab lock env:
+book notebooks pdf assignment classroom lab lock bench env:
 	$(TOOLS) $@ $(ARGS)
 
 grade:
@@ -41,9 +41,6 @@ test-rest:
 	$(PY) -m pytest -m "not ($(BESIDE))" tests | sed -u 's/^/[rest] /'
 	env $(NBVAL_ENV) $(PY) -m pytest $(filter-out $(NBVAL_FIRST),$(wildcard book/*.ipynb)) \
 	  | sed -u 's/^/[rest, nbval] /'
-
-bench: book
-	$(PY) -m tools.bench
 
 clean:
 	rm -rf _build

@@ -14,7 +14,7 @@ setuptools>=77, and the virtual environments Python 3.11 makes start with setupt
 d2l is installed without its dependencies: d2l 1.0.3's own pins (numpy 1.23.5, matplotlib
 3.7.2, ...) would otherwise replace numpy, and everything it imports is in the framework's
 table. Every pin is the one in constraints.txt, binder/requirements.txt or
-constraints-mxnet.txt (tests/test_runtimes.py checks that they agree).
+constraints-mxnet.txt (tests/runtimes/test_runtimes.py checks that they agree).
 """
 
 from __future__ import annotations
@@ -60,17 +60,17 @@ FRAMEWORKS: dict[str, Framework] = {
             "Python 3 (ipykernel)",
             ".venv",
             {
-            "torch": "torch==2.14.1",
-            "torchvision": "torchvision==0.29.1",
-            "numpy": "numpy==2.4.6",
-            "matplotlib": "matplotlib==3.11.2",
-            "pandas": "pandas==3.1.1",
-            "scipy": "scipy==1.17.1",
-            "requests": "requests==2.34.2",
-            "pillow": "pillow==13.0.0",
-            "ipywidgets": "ipywidgets==8.1.9",
-            "anywidget": "anywidget==0.11.0",
-        },
+                "torch": "torch==2.14.1",
+                "torchvision": "torchvision==0.29.1",
+                "numpy": "numpy==2.4.6",
+                "matplotlib": "matplotlib==3.11.2",
+                "pandas": "pandas==3.1.1",
+                "scipy": "scipy==1.17.1",
+                "requests": "requests==2.34.2",
+                "pillow": "pillow==13.0.0",
+                "ipywidgets": "ipywidgets==8.1.9",
+                "anywidget": "anywidget==0.11.0",
+            },
         ),
         Framework(
             "jax",
@@ -80,17 +80,17 @@ FRAMEWORKS: dict[str, Framework] = {
             "Python 3 (ipykernel)",
             ".venv",
             {
-            "jax": "jax==0.10.2",
-            "jaxlib": "jaxlib==0.10.2",
-            "flax": "flax==0.12.8",
-            "optax": "optax==0.2.8",
-            "tensorflow": "tensorflow-cpu==2.21.0",
-            "tensorflow-datasets": "tensorflow-datasets==4.9.10",
-            "numpy": "numpy==2.4.6",
-            "matplotlib": "matplotlib==3.11.2",
-            "pandas": "pandas==3.1.1",
-            "requests": "requests==2.34.2",
-        },
+                "jax": "jax==0.10.2",
+                "jaxlib": "jaxlib==0.10.2",
+                "flax": "flax==0.12.8",
+                "optax": "optax==0.2.8",
+                "tensorflow": "tensorflow-cpu==2.21.0",
+                "tensorflow-datasets": "tensorflow-datasets==4.9.10",
+                "numpy": "numpy==2.4.6",
+                "matplotlib": "matplotlib==3.11.2",
+                "pandas": "pandas==3.1.1",
+                "requests": "requests==2.34.2",
+            },
         ),
         Framework(
             "tensorflow",
@@ -100,12 +100,12 @@ FRAMEWORKS: dict[str, Framework] = {
             "Python 3 (ipykernel)",
             ".venv",
             {
-            "tensorflow": "tensorflow-cpu==2.21.0",
-            "numpy": "numpy==2.4.6",
-            "matplotlib": "matplotlib==3.11.2",
-            "pandas": "pandas==3.1.1",
-            "requests": "requests==2.34.2",
-        },
+                "tensorflow": "tensorflow-cpu==2.21.0",
+                "numpy": "numpy==2.4.6",
+                "matplotlib": "matplotlib==3.11.2",
+                "pandas": "pandas==3.1.1",
+                "requests": "requests==2.34.2",
+            },
         ),
         Framework(
             "mxnet",
@@ -115,12 +115,12 @@ FRAMEWORKS: dict[str, Framework] = {
             "Python 3 (MXNet)",
             ".venv-mxnet",
             {
-            "mxnet": "mxnet==1.9.1",
-            "numpy": "numpy==1.23.5",
-            "matplotlib": "matplotlib==3.7.5",
-            "pandas": "pandas==2.0.3",
-            "requests": "requests==2.34.2",
-        },
+                "mxnet": "mxnet==1.9.1",
+                "numpy": "numpy==1.23.5",
+                "matplotlib": "matplotlib==3.7.5",
+                "pandas": "pandas==2.0.3",
+                "requests": "requests==2.34.2",
+            },
         ),
     )
 }
@@ -195,7 +195,7 @@ def _pip(arguments: list[str]) -> None:
     subprocess.run([sys.executable, "-m", "pip", *arguments], check=True)
 
 
-def install_missing(framework: str = "pytorch", run: Runner = _pip) -> None:
+def install_missing(framework: str = DEFAULT, run: Runner = _pip) -> None:
     """Install what `framework`'s notebooks need and this runtime lacks, holding every
     installed package at its version. It returns nothing, so that the setup cell, whose last
     line it is, shows only what was installed."""

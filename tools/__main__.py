@@ -6,7 +6,8 @@ Run with any Python 3: each command first makes or reuses the environments it ne
     book/*.md -> notebooks: d2lsave/, book/*.ipynb (executed), notebooks/, assignments/
               -> book: _build/html (and its PDF)
 
-`notebooks` is the one command that writes committed files; `book` writes only `_build/`.
+`notebooks` is the one command that writes committed files; `book` writes only `_build/` and
+the merged pages `book/*.tabs.json`, which git ignores.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ COMMANDS = {
     "grade": (("bubblewrap",), "grade one folder per student: _build/assignment/grades.csv"),
     "classroom": ((), "zip the launchable notebooks for a class: _build/classroom.zip"),
     "lab": (("frameworks",), "JupyterLab on book/, where the .md pages open as notebooks"),
+    "bench": (
+        ("frameworks", "node", "chromium"),
+        "build the book, then weigh and time its pages, the readers, the generators, the disk I/O",
+    ),
     "lock": ((), "resolve each environment's constraints again from its requirements"),
     "env": (("frameworks", "node", "chromium", "bubblewrap"), "make every environment"),
 }
@@ -117,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         if name == "book":
             command.add_argument("--no-pdf", action="store_true", help="leave the PDF as it is")
-        if name in ("grade", "lock"):
+        if name in ("grade", "lock", "bench"):
             command.add_argument("options", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     in_book_env(argv, COMMANDS[args.command][0])
@@ -137,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         return assignment.main(
             ["release"] if args.command == "assignment" else ["grade", *args.options]
         )
+    if args.command == "bench":
+        from tools import bench
+
+        return build_book(pdf=False) or bench.main(args.options)
     if args.command == "lock":
         return lock(args.options)
     if args.command == "lab":
@@ -144,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "classroom":
         from tools import classroom
 
-        return classroom.main([])
+        print(*classroom.build(), sep="\n")
+        return 0
     return 0
 
 

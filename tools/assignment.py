@@ -32,10 +32,9 @@ from pathlib import Path
 
 import jupytext
 import nbformat
-import yaml
 
 from tools import sandbox
-from tools.book import ROOT, display_path, is_notebook, write_if_changed
+from tools.book import ROOT, config, display_path, is_notebook, write_if_changed
 from tools.classroom import launch_links
 from tools.frameworks import DEFAULT, split
 
@@ -165,15 +164,16 @@ def student_notebook(md: Path) -> nbformat.NotebookNode:
     return notebook
 
 
-def regenerate(execute: bool = True) -> list[str]:
+def regenerate(execute: bool = True, everything: bool = False) -> list[str]:
     """Write the committed notebooks of every source, each only if its bytes change: the
     `.ipynb` executed with the answers (only when its inputs changed; with `execute=False` a
-    stale one raises `StaleNotebook`) and the student copy. A report line per file written."""
+    stale one raises `StaleNotebook`; `everything` executes them all) and the student copy. A
+    report line per file written."""
     from tools.execute import paired_ipynb, refresh, write
 
     report, copies = [], set()
     for md in sources():
-        what, notebook = refresh(md, execute=execute)
+        what, notebook = refresh(md, everything, execute=execute)
         if write(md, notebook) or what == "executed":
             report.append(f"{what}: {display_path(paired_ipynb(md))}")
         copy = STUDENT_COPIES / f"{md.stem}.ipynb"
@@ -261,7 +261,7 @@ def release(out: Path = OUT) -> Path:
     if process.returncode != 0:
         raise RuntimeError(f"nbgrader generate_assignment failed:\n{log[-3000:]}")
     shutil.copytree(teacher / "release" / ASSIGNMENT, student)
-    repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    repository = config()["repository"]
     (student / "README.txt").write_text(readme(sorted(_notebooks()), repository))
     with zipfile.ZipFile(out / "student.zip", "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(student.iterdir()):

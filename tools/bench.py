@@ -47,8 +47,8 @@ from d2lsave import (
     write_regression_file,
 )
 from d2lsetup import FRAMEWORKS
+from tools.book import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = "from-scratch iterator"
 TARGET = 0.5  # streams: of torch.randn's rate from batch 1024; io: of sequential writes, reads
 

@@ -1,9 +1,7 @@
-"""The book's notebooks, in the order `_toc.yml` lists them.
-
-Both the `#@save` extractor and the pairing tools need the same answer to "which pages are
-notebooks, and in what order", so it is computed here once. So is the other half of the
-dependency graph: how a page's code imports the generated package, and a digest of that
-package that changes whenever its code does.
+"""The book as the tools see it: its root, its configuration, its pages in reading order, and
+the one rule of "is it up to date?" (a digest of the inputs) with the one way derived files are
+written (atomically, only when they change). Standard library only at import: tools/env.py
+uses it before any environment exists.
 """
 
 from __future__ import annotations

@@ -10,9 +10,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-import yaml
-
-from tools.book import ROOT, display_path, toc_notebooks
+from tools.book import ROOT, config, display_path, toc_notebooks
 from tools.export import exported_path
 
 ARCHIVE = ROOT / "_build" / "classroom.zip"
@@ -35,7 +33,7 @@ def build(path: Path = ARCHIVE) -> list[str]:
     the order of the book.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    repository = config()["repository"]
     names, lines = [], ["Notebooks of 'Synthetic Regression Data', in reading order.", ""]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for number, md in enumerate(toc_notebooks(), start=1):

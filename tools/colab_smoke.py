@@ -18,7 +18,6 @@ checkout, through D2LSAVE_WHEEL, since GitHub is out of reach here):
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 import os
 import re
@@ -41,7 +40,7 @@ from nbval.plugin import find_comment_markers, find_metadata_tags, get_sanitize_
 
 from d2lsetup import DEFAULT, FRAMEWORKS, INSTALLERS, PACKAGES
 from tools import pip_sources
-from tools.book import ROOT, toc_notebooks
+from tools.book import ROOT, digest, toc_notebooks
 from tools.frameworks import derived_notebook, page_frameworks
 
 RUNTIME = ROOT / "tools" / "colab_runtime.txt"
@@ -176,10 +175,9 @@ def make(runtime: Runtime) -> Path:
     """The runtime's environment with its kernel, made anew unless the one there was made from
     the same Python and requirements and `reset` puts it back as it was made."""
     venv, python = runtime.venv, find_python(runtime.python)
-    stamp = hashlib.sha256(f"{python}{runtime.requirements}".encode())
-    for argument in runtime.requirements:
-        stamp.update(Path(argument).read_bytes() if Path(argument).is_file() else b"")
-    if (venv / ".made-from").is_file() and (venv / ".made-from").read_text() == stamp.hexdigest():
+    files = [Path(argument) for argument in runtime.requirements if Path(argument).is_file()]
+    made_from = f"{python} {runtime.requirements} {digest(files)}"
+    if (venv / ".made-from").is_file() and (venv / ".made-from").read_text() == made_from:
         if reset(venv):
             return venv
     shutil.rmtree(venv, ignore_errors=True)
@@ -206,7 +204,7 @@ def make(runtime: Runtime) -> Path:
         capture_output=True,
     )
     (venv / ".baseline.json").write_text(json.dumps(distributions(venv), indent=1))
-    (venv / ".made-from").write_text(stamp.hexdigest())
+    (venv / ".made-from").write_text(made_from)
     return venv
 
 
@@ -243,9 +241,10 @@ def build_wheel() -> Path:
     """A wheel of d2lsave (with d2lsetup) from this checkout, built once for its sources."""
     package = sorted(path for path in (ROOT / "d2lsave").iterdir() if path.is_file())
     sources = [ROOT / "pyproject.toml", ROOT / "d2lsetup.py", *package]
-    digest = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
-    folder = DIST / digest
+    folder = DIST / digest(sources)[:16]
     if not list(folder.glob("d2lsave-*.whl")):
+        # setuptools copies into build/ and never removes what a source no longer has
+        shutil.rmtree(ROOT / "build", ignore_errors=True)
         _run(
             sys.executable,
             "-m",

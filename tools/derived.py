@@ -14,7 +14,8 @@ import sys
 
 from tools import assignment, execute, export, extract_saved
 from tools.book import display_path, toc_notebooks
-from tools.frameworks import page_frameworks
+from tools.export import ExportError
+from tools.frameworks import FrameworkError, page_frameworks
 
 
 def regenerate(run: bool = True, everything: bool = False) -> list[str]:
@@ -30,14 +31,14 @@ def regenerate(run: bool = True, everything: bool = False) -> list[str]:
             if execute.write(page, notebook, framework) or what == "executed":
                 report.append(f"{what}: {display_path(execute.paired_ipynb(page, framework))}")
     report += [f"written: {display_path(path)}" for path, changed in export.write_all() if changed]
-    report += assignment.regenerate(execute=run)
+    report += assignment.regenerate(execute=run, everything=everything)
     return report
 
 
 def main(run: bool = True, everything: bool = False) -> int:
     try:
         report = regenerate(run, everything)
-    except (execute.StaleNotebook, extract_saved.SaveError) as error:
+    except (execute.StaleNotebook, extract_saved.SaveError, FrameworkError, ExportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print("\n".join(report) or "every derived file is up to date")

@@ -30,7 +30,7 @@ from tools.pip_sources import source_options
 VENV = ROOT / ".venv"
 PYTHON = VENV / "bin" / "python"
 MPLCONFIGDIR = ROOT / "_build" / "matplotlib"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # Debian's, never a downloaded one
 DEBIAN = {"chromium": CHROMIUM, "bubblewrap": "bwrap"}
 
 
@@ -53,7 +53,7 @@ def _python_env(folder: Path, python: str, requirements: str, constraints: str) 
     if not (folder / "bin" / "python").exists():
         run(python, "-m", "venv", folder)
     uv = [VENV / "bin" / "uv", "pip", "--quiet", "install", "--python", folder / "bin" / "python"]
-    sources = source_options()
+    sources = source_options(python=PYTHON)  # .venv's pip: the system Python may have none
     run(*uv, *sources, "-r", requirements, "-c", constraints)
     run(*uv, *sources, "--no-deps", "-r", "requirements-nodeps.txt")
     run(
@@ -82,7 +82,7 @@ def book_env() -> None:
 
     def make() -> None:
         if not PYTHON.exists():
-            run(os.environ.get("PYTHON", "python3"), "-m", "venv", VENV)
+            run(sys.executable, "-m", "venv", VENV)  # the Python `make` ran this with
         uv = next(line for line in inputs[0].read_text().splitlines() if line.startswith("uv=="))
         run(PYTHON, "-m", "pip", "install", "--quiet", uv)
         _python_env(VENV, str(PYTHON), "requirements.txt", "constraints.txt")

@@ -14,9 +14,9 @@ no jupytext pairing, so that saving it in JupyterLab never rewrites the `.md`.
 
 Why not `jupytext --sync` or `jupytext --update --to ipynb`: `--sync` follows the pairing in
 both directions by timestamp. `--update` merges exactly as `sync` below does (both call
-`combine_inputs_with_outputs`), but it also touches the `.md`'s timestamp, which would make
-`make notebooks` run again, it copies the `.md`'s pairing into the `.ipynb`, and it writes to disk,
-while `execute` needs the merged notebook in memory, to run it before anything is written.
+`combine_inputs_with_outputs`), but it copies the `.md`'s pairing into the `.ipynb` and writes
+to disk, while `execute` needs the merged notebook in memory, to run it before anything is
+written.
 """
 
 from __future__ import annotations

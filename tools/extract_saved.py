@@ -2,9 +2,9 @@
 
 A later notebook imports what an earlier one defined instead of repeating it, as the d2l book
 does with its `d2l` package. Unlike d2l's indentation-based tool, this one parses each cell
-with Python's `ast`, resolves the names that saved code needs with `symtable`, and can check
-that the committed package is what the notebooks produce (`--check`), so that a saved function
-cannot silently go missing.
+with Python's `ast` and resolves the names that saved code needs with `symtable`, so that a
+saved function cannot silently lose an import; the drift test checks that the committed
+package is what the notebooks produce.
 
 Marking rules:
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import re
 import shutil
 import sys
@@ -22,12 +21,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.book import ROOT, digest, display_path, toc_pages
+from tools.book import ROOT, config, digest, display_path, toc_pages
+from tools.env import CHROMIUM
 
 HTML = ROOT / "_build" / "html"
 OUTPUT = ROOT / "_build" / "pdf" / "book.pdf"
 PUBLISHED_NAME = "book.pdf"  # the copy beside index.html that every page's download menu links
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # Debian's, never a downloaded one
 CHROMIUM_ARGS = "--no-sandbox --disable-gpu --disable-quic --no-first-run --disable-sync \
 --disable-background-networking --disable-component-update".split()
 SOLUTIONS = re.compile(r"^(```+|:::+)\{solution(?:-start)?\}", re.M)
@@ -168,7 +167,6 @@ def join(book: list[Chapter], path: Path) -> int:
     Chromium bookmarks each heading but titles it from the heading's laid-out line fragments,
     which repeats text that wraps: the titles are taken from the page instead.
     """
-    import yaml
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
@@ -191,7 +189,7 @@ def join(book: list[Chapter], path: Path) -> int:
                 parent=parents[min(depth, len(parents) - 1)],
             )
             parents.append(item)
-    title = yaml.safe_load((ROOT / "_config.yml").read_text()).get("title", "")
+    title = config().get("title", "")
     writer.add_metadata({"/Title": title, "/Creator": "tools/pdf.py (Chromium, pypdf)"})
     writer.page_mode = "/UseOutlines"
     path.parent.mkdir(parents=True, exist_ok=True)

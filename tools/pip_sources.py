@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 # pip's key -> uv's option
 OPTIONS = {
@@ -42,10 +43,10 @@ def uv_options(settings: list[tuple[str, str]], constraints: bool = True) -> lis
     return options
 
 
-def source_options(constraints: bool = True) -> list[str]:
-    """uv options for the sources this machine's pip is set up to use."""
+def source_options(constraints: bool = True, python: str | Path = sys.executable) -> list[str]:
+    """uv options for the sources the pip of `python` is set up to use."""
     listing = subprocess.run(
-        [sys.executable, "-m", "pip", "config", "list"],
+        [str(python), "-m", "pip", "config", "list"],
         capture_output=True,
         text=True,
         check=True,

@@ -135,7 +135,7 @@ def add_book_pdf_link(
 
 def exclude_notebook_pages(app: Sphinx, config: Any) -> None:
     """Leave out the `.md` of every notebook page (a page with a jupytext header): the book
-    renders `<page>.tabs.json` instead, which `tools.frameworks merge` writes from the executed
+    renders `<page>.tabs.json` instead, which tools/render.py writes from the executed
     notebooks, and a page without it is not built, rather than built without its outputs."""
     for page in sorted(Path(app.confdir).glob("book/*.md")):
         head = page.read_text().split("\n---", 1)[0]
@@ -237,7 +237,7 @@ class StoredNotebooks(SphinxDirective):
         rows = ["| Page | Framework | Kernel | Python | Inputs digest |", "|---|---|---|---|---|"]
         folder = Path(self.env.doc2path(self.env.docname)).parent
         named = [(*p.stem.partition(".")[::2], p) for p in folder.glob("*.ipynb")]
-        named = [(page, framework or "pytorch", path) for page, framework, path in named]
+        named = [(page, framework or FRAMEWORKS[0], path) for page, framework, path in named]
         for page, framework, path in sorted(named, key=lambda n: (n[0], FRAMEWORKS.index(n[1]))):
             self.env.note_dependency(str(path))
             metadata = json.loads(path.read_text())["metadata"]

@@ -1,13 +1,14 @@
 /* The reader's framework, remembered across pages and visits (localStorage: no network, no
    kernel, and it works from files on disk). It is applied to <html> as soon as this script
    runs in <head>, before the page is drawn, so the other frameworks never flash into view;
-   book/_css/frameworks.css hides them. Pages with framework content get a switch at the top,
+   the rules book/_ext/book_extras.py writes into the page hide them. Pages with framework content get a switch at the top,
    and their launch links open the chosen framework's notebook. */
 (function () {
   "use strict";
   var KEY = "d2l-framework";
   // [name, title] of each framework, the default first (book/_ext/book_extras.py)
-  var FRAMEWORKS = window.BOOK_FRAMEWORKS || [["pytorch", "PyTorch"]];
+  var FRAMEWORKS = window.BOOK_FRAMEWORKS;
+  if (!FRAMEWORKS) return; // a page the book did not build
   var DEFAULT = FRAMEWORKS[0][0];
 
   function known(name) {
@@ -46,7 +47,7 @@
   function retargetLaunchLinks(name) {
     // only where every code cell is one framework's: a page of PyTorch code with additions
     // for the other frameworks launches its PyTorch notebook whatever the choice
-    if (!document.querySelector(".tag_fw-pytorch")) return;
+    if (!document.querySelector(".tag_fw-" + DEFAULT)) return;
     var page = window.location.pathname.split("/").pop().replace(/\.html$/, "");
     var suffix = name === DEFAULT ? "" : "." + name;
     document.querySelectorAll(".dropdown-launch-buttons a, .dropdown-download-buttons a")

@@ -5,25 +5,28 @@ from __future__ import annotations
 
 import zipfile
 
+import nbformat
 import pytest
-import yaml
 
 from d2lsetup import setup_cell
 from tests.conftest import ROOT
 from tools import classroom
-from tools.book import toc_notebooks, toc_pages
-from tools.frameworks import framework_notebooks
+from tools.book import config, toc_notebooks, toc_pages
+from tools.frameworks import derived_notebook, launched_frameworks
 
-REPOSITORY = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+REPOSITORY = config()["repository"]
 
 
 @pytest.mark.parametrize("md", toc_notebooks(), ids=lambda p: p.name)
-def test_every_notebook_opens_with_its_hidden_setup_cell(md):
-    for framework, _, notebook in framework_notebooks(md):
+def test_every_launched_notebook_opens_with_its_hidden_setup_cell(md):
+    """What readers launch (`notebooks/`) opens with its framework's setup cell, folded."""
+    for framework in launched_frameworks(md):
+        notebook = nbformat.read(ROOT / "notebooks" / derived_notebook(md, framework).name, 4)
         first = next(cell for cell in notebook.cells if cell.cell_type == "code")
         assert first.source == setup_cell(framework), framework
         assert f'git+{REPOSITORY["url"]}"' in first.source
         assert "hide-cell" in first.metadata.get("tags", []), framework
+        assert first.metadata["jupyter"]["source_hidden"] is True, framework
 
 
 def test_classroom_zip_holds_every_notebook_and_links(tmp_path):

@@ -18,8 +18,10 @@ from tools.colab_smoke import COLAB, COLAB_FRAMEWORKS, pins
 BINDER = pins(colab_smoke.BINDER)
 # The constraints of each of the book's own environments
 CONSTRAINTS = {
-    ".venv": pins(colab_smoke.CONSTRAINTS),
-    ".venv-mxnet": pins(ROOT / "constraints-mxnet.txt"),
+    fw.environment: pins(
+        colab_smoke.CONSTRAINTS if fw.environment == ".venv" else ROOT / f"constraints-{name}.txt"
+    )
+    for name, fw in FRAMEWORKS.items()
 }
 KERNEL = {"ipykernel", "ipython", "matplotlib-inline", "traitlets"}  # besides the packages
 PYTORCH_NOTEBOOKS = [md.with_suffix(".ipynb").name for md in toc_notebooks()]
