@@ -7,8 +7,12 @@ build or JupyterLab.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -57,8 +61,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def run_here(*command: str) -> subprocess.CompletedProcess:
-    """A command of this environment, run in the repository, its output captured."""
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    """A command run in the repository, its output (stderr too) captured in `stdout`.
+
+    The output goes to a file, not a pipe, and whatever the command left running (a server a
+    tool started and did not stop) is ended with it: neither can keep the test waiting.
+    """
+    with tempfile.TemporaryFile("w+") as output:
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        returncode = process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        output.seek(0)
+        return subprocess.CompletedProcess(command, returncode, output.read(), "")
 
 
 def build_book() -> subprocess.CompletedProcess:

@@ -284,8 +284,21 @@ def share_figure_numbers(app: Sphinx, env: BuildEnvironment) -> list[str]:
     return []
 
 
+def patient_katex(app: Sphinx, config: Any) -> None:
+    """Give KaTeX's render server time to start on a busy machine.
+
+    sphinxcontrib-katex waits 5 s for its node process and then fails the build, leaving that
+    process running (its clean-up is registered only once the server is up); its own message
+    says to raise STARTUP_TIMEOUT. A slow start is no reason for a failed build.
+    """
+    import sphinxcontrib.katex
+
+    sphinxcontrib.katex.STARTUP_TIMEOUT = max(sphinxcontrib.katex.STARTUP_TIMEOUT, 300.0)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", exclude_notebook_pages)
+    app.connect("config-inited", patient_katex)
     app.add_directive("framework", FrameworkDirective)
     app.add_directive("stored-notebooks", StoredNotebooks)
     # after Sphinx's own numbering, which runs on the same event at the default priority
