@@ -36,6 +36,9 @@ from typing import Any
 import jupytext
 import nbformat
 import yaml
+from markdown_it import MarkdownIt
+from mdit_py_plugins.colon_fence import colon_fence_plugin
+from mdit_py_plugins.myst_blocks import myst_block_plugin
 
 from tools.book import ROOT, display_path, toc_notebooks, toc_pages, write_if_changed
 from tools.book import config as book_config
@@ -58,7 +61,9 @@ ADMONITIONS = {
     "tip": "Tip",
     "warning": "Warning",
 }
-FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,}|:{3,})(?P<info>.*)$")
+# MyST's block syntax, as myst-parser reads it: fences, colon fences, targets and comments
+MYST = MarkdownIt("commonmark").use(colon_fence_plugin).use(myst_block_plugin)
+SPLIT_AT = {"fence", "colon_fence", "myst_target", "myst_line_comment"}
 DIRECTIVE_INFO = re.compile(r"^\s*\{(?P<name>[A-Za-z][\w:.+-]*)\}\s*(?P<argument>.*?)\s*$")
 TARGET = re.compile(r"^\s*\((?P<label>[^()\s]+)\)=\s*$")
 HEADING = re.compile(r"^(?P<marks>#{1,6})\s+(?P<title>.+?)\s*#*\s*$")
@@ -160,50 +165,36 @@ class Block:
 
 
 def parse_blocks(source: str) -> list[Block]:
-    """Split MyST Markdown into blocks, keeping fenced code verbatim and nesting directives."""
+    """Split MyST Markdown into blocks, as MyST's own markdown-it parser reads it: fenced code
+    kept verbatim, directives (backtick or colon fences) with their options and content, and
+    `(label)=` targets and `%` comments apart; the lines between them stay text."""
     lines, blocks, index = source.split("\n"), [], 0
+    spans = {
+        token.map[0]: (token.map[1], token)
+        for token in MYST.parse(source)
+        if token.level == 0 and token.map and token.type in SPLIT_AT
+    }
     while index < len(lines):
-        line = lines[index]
-        opening = FENCE.match(line)
-        if opening and not (opening["fence"][0] == "`" and "`" in opening["info"]):
-            char, length = opening["fence"][0], len(opening["fence"])
-            end = index + 1
-            while end < len(lines):
-                closing = FENCE.match(lines[end])
-                if (
-                    closing
-                    and closing["fence"][0] == char
-                    and len(closing["fence"]) >= length
-                    and not closing["info"].strip()
-                ):
-                    break
-                end += 1
-            inner = lines[index + 1 : end]
-            directive = DIRECTIVE_INFO.match(opening["info"])
-            if directive:
-                options, content = _split_options(inner)
-                blocks.append(
-                    Block(
-                        "directive",
-                        content,
-                        directive["name"],
-                        directive["argument"],
-                        options,
-                    )
-                )
-            elif char == ":":
-                raise ExportError(f"a ::: fence without a directive name: {line.strip()!r}")
+        end, token = spans.get(index, (None, None))
+        if token is None:
+            if blocks and blocks[-1].kind == "text":
+                blocks[-1].lines.append(lines[index])
             else:
-                blocks.append(Block("code", lines[index : end + 1]))
-            index = end + 1
+                blocks.append(Block("text", [lines[index]]))
+            index += 1
             continue
-        if TARGET.match(line) or line.startswith("%"):
-            blocks.append(Block("target", [line]))
-        elif blocks and blocks[-1].kind == "text":
-            blocks[-1].lines.append(line)
+        if token.type in ("myst_target", "myst_line_comment"):
+            blocks.append(Block("target", lines[index:end]))
+        elif directive := DIRECTIVE_INFO.match(token.info):
+            options, content = _split_options(token.content.split("\n")[:-1])
+            blocks.append(
+                Block("directive", content, directive["name"], directive["argument"], options)
+            )
+        elif token.type == "colon_fence":
+            raise ExportError(f"a ::: fence without a directive name: {lines[index].strip()!r}")
         else:
-            blocks.append(Block("text", [line]))
-        index += 1
+            blocks.append(Block("code", lines[index:end]))
+        index = end
     return blocks
 
 
