@@ -6,6 +6,9 @@ import copy
 import filecmp
 import json
 import shutil
+import socket
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -284,16 +287,40 @@ def share_figure_numbers(app: Sphinx, env: BuildEnvironment) -> list[str]:
     return []
 
 
-def patient_katex(app: Sphinx, config: Any) -> None:
-    """Give KaTeX's render server time to start on a busy machine.
+def start_katex_server(cls: type, rundir: Path, timeout: float) -> tuple[Any, socket.socket]:
+    """Start sphinxcontrib-katex's render server and connect to it, patiently.
 
-    sphinxcontrib-katex waits 5 s for its node process and then fails the build, leaving that
-    process running (its clean-up is registered only once the server is up); its own message
-    says to raise STARTUP_TIMEOUT. A slow start is no reason for a failed build.
+    The library waits 5 s for the server's socket file and then connects once: on a busy
+    machine the file can exist before the server listens (ConnectionRefusedError), or the
+    server can take longer to start, and either fails the whole build and leaves the node
+    process running. Here the connection is tried until the server accepts it, for up to
+    KATEX_STARTUP seconds, and a server that never does is stopped.
     """
-    import sphinxcontrib.katex
+    socket_path = rundir / "katex.sock"
+    command = cls.build_command(socket=socket_path)
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=rundir)
+    deadline = time.monotonic() + max(timeout, KATEX_STARTUP)
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(str(socket_path))
+            return process, sock
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise cls.timeout_error(KATEX_STARTUP) from None
+            time.sleep(0.01)
 
-    sphinxcontrib.katex.STARTUP_TIMEOUT = max(sphinxcontrib.katex.STARTUP_TIMEOUT, 300.0)
+
+KATEX_STARTUP = 300.0  # seconds: a slow start is no reason for a failed build
+
+
+def patient_katex(app: Sphinx, config: Any) -> None:
+    """Start KaTeX's render server with `start_katex_server` (sphinxcontrib-katex 0.9.11)."""
+    from sphinxcontrib.katex import KaTeXServer
+
+    KaTeXServer.start_server_process = classmethod(start_katex_server)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
