@@ -36,7 +36,7 @@ import nbformat
 from tools import sandbox
 from tools.book import ROOT, config, display_path, is_notebook, write_if_changed
 from tools.classroom import launch_links
-from tools.frameworks import DEFAULT, split
+from tools.frameworks import DEFAULT, derived_notebook, split
 
 SOURCES = ROOT / "assignments"
 STUDENT_COPIES = SOURCES / "student"
@@ -169,13 +169,13 @@ def regenerate(execute: bool = True, everything: bool = False) -> list[str]:
     `.ipynb` executed with the answers (only when its inputs changed; with `execute=False` a
     stale one raises `StaleNotebook`; `everything` executes them all) and the student copy. A
     report line per file written."""
-    from tools.execute import paired_ipynb, refresh, write
+    from tools.execute import refresh, write
 
     report, copies = [], set()
     for md in sources():
         what, notebook = refresh(md, everything, execute=execute)
         if write(md, notebook) or what == "executed":
-            report.append(f"{what}: {display_path(paired_ipynb(md))}")
+            report.append(f"{what}: {display_path(derived_notebook(md))}")
         copy = STUDENT_COPIES / f"{md.stem}.ipynb"
         if write_if_changed(copy, nbformat.writes(student_notebook(md)) + "\n"):
             report.append(f"written: {display_path(copy)}")

@@ -65,8 +65,8 @@ def toc_pages(toc: Path = TOC) -> list[Path]:
 
 def is_notebook(page: Path) -> bool:
     """Whether a MyST page carries a jupytext header, i.e. is a notebook with code."""
-    head = page.read_text().split("\n---", 1)[0]
-    return page.read_text().startswith("---") and "jupytext:" in head
+    text = page.read_text()
+    return text.startswith("---") and "jupytext:" in text.split("\n---", 1)[0]
 
 
 def toc_notebooks(toc: Path = TOC) -> list[Path]:

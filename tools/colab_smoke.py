@@ -171,6 +171,20 @@ def uv() -> Path:
     return Path(sys.executable).parent / "uv"
 
 
+def _uv_install(python: Path, *requirements: str) -> None:
+    """Install into `python`'s environment with uv, from the sources pip is set up to use."""
+    _run(
+        uv(),
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        python,
+        *pip_sources.source_options(),
+        *requirements,
+    )
+
+
 def make(runtime: Runtime) -> Path:
     """The runtime's environment with its kernel, made anew unless the one there was made from
     the same Python and requirements and `reset` puts it back as it was made."""
@@ -182,16 +196,7 @@ def make(runtime: Runtime) -> Path:
             return venv
     shutil.rmtree(venv, ignore_errors=True)
     _run(python, "-m", "venv", venv)  # with pip, which the notebooks' first cells use
-    _run(
-        uv(),
-        "pip",
-        "install",
-        "--quiet",
-        "--python",
-        venv / "bin" / "python",
-        *pip_sources.source_options(),
-        *runtime.requirements,
-    )
+    _uv_install(venv / "bin" / "python", *runtime.requirements)
     _run(
         venv / "bin" / "python",
         "-m",
@@ -219,16 +224,7 @@ def reset(venv: Path) -> bool:
     if set(now) - set(baseline):
         _run(uv(), "pip", "uninstall", "--quiet", "--python", python, *set(now) - set(baseline))
     if changed:
-        _run(
-            uv(),
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            python,
-            *pip_sources.source_options(),
-            *[f"{n}=={baseline[n]}" for n in changed],
-        )
+        _uv_install(python, *[f"{n}=={baseline[n]}" for n in changed])
     return distributions(venv) == baseline
 
 

@@ -15,7 +15,7 @@ import sys
 from tools import assignment, execute, export, extract_saved
 from tools.book import display_path, toc_notebooks
 from tools.export import ExportError
-from tools.frameworks import FrameworkError, page_frameworks
+from tools.frameworks import FrameworkError, derived_notebook, page_frameworks
 
 
 def regenerate(run: bool = True, everything: bool = False) -> list[str]:
@@ -29,7 +29,7 @@ def regenerate(run: bool = True, everything: bool = False) -> list[str]:
         for framework in page_frameworks(page):
             what, notebook = execute.refresh(page, everything, framework, execute=run)
             if execute.write(page, notebook, framework) or what == "executed":
-                report.append(f"{what}: {display_path(execute.paired_ipynb(page, framework))}")
+                report.append(f"{what}: {display_path(derived_notebook(page, framework))}")
     report += [f"written: {display_path(path)}" for path, changed in export.write_all() if changed]
     report += assignment.regenerate(execute=run, everything=everything)
     return report

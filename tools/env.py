@@ -92,8 +92,7 @@ def book_env() -> None:
 
 def framework_envs() -> None:
     """The environment of each framework that cannot share `.venv`, and its kernel."""
-    sys.path.insert(0, str(ROOT))
-    from d2lsetup import FRAMEWORKS
+    from d2lsetup import FRAMEWORKS  # beside tools/, on the path as tools/ is
 
     for framework in FRAMEWORKS.values():
         if framework.environment == ".venv":

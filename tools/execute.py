@@ -35,7 +35,7 @@ from jupytext.combine import combine_inputs_with_outputs
 from nbclient import NotebookClient
 
 from tools.book import display_path, package_digest, toc_notebooks, write_if_changed
-from tools.frameworks import DEFAULT, derived_notebook, framework_notebooks, page_frameworks
+from tools.frameworks import DEFAULT, derived_notebook, page_frameworks, source_frameworks, split
 
 IGNORED_CELL_METADATA = {"execution", "scrolled", "collapsed", "jp-MarkdownHeadingCollapsed"}
 TIMEOUT_SECONDS = 600
@@ -45,17 +45,12 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 MODEL_REFERENCE = re.compile(r"IPY_MODEL_([0-9a-f]{32})")
 
 
-def paired_ipynb(md: Path, framework: str = DEFAULT) -> Path:
-    """The executed notebook derived from `md`: one per framework for a page with `#@tab`."""
-    return derived_notebook(md, framework)
-
-
 def source_cells(md: Path, framework: str = DEFAULT) -> nbformat.NotebookNode:
     """The cells the `.md` gives one framework's notebook (all of them, on a one-framework page)."""
-    for name, _, notebook in framework_notebooks(md):
-        if name == framework:
-            return notebook
-    raise ValueError(f"{display_path(md)} has no {framework!r} notebook")
+    source = jupytext.read(md)
+    if framework not in source_frameworks(source):
+        raise ValueError(f"{display_path(md)} has no {framework!r} notebook")
+    return split(source, framework, display_path(md))
 
 
 def imports_package(notebook: nbformat.NotebookNode) -> bool:
@@ -83,7 +78,7 @@ def sync(
     """The `.md`'s cells (`source`, if read already) with the outputs the current `.ipynb`
     holds for unchanged code."""
     source = source_cells(md, framework) if source is None else source
-    ipynb = paired_ipynb(md, framework)
+    ipynb = derived_notebook(md, framework)
     if ipynb.exists():
         source = combine_inputs_with_outputs(source, nbformat.read(ipynb, as_version=4))
     return unpaired(source)
@@ -227,7 +222,7 @@ def execute_notebook(md: Path, framework: str = DEFAULT) -> nbformat.NotebookNod
         record_timing=False,
     )
     client.execute()
-    notebook = stable_widget_ids(_shown_widgets(notebook), paired_ipynb(md, framework).stem)
+    notebook = stable_widget_ids(_shown_widgets(notebook), derived_notebook(md, framework).stem)
     notebook.metadata[INPUTS_KEY] = inputs_digest(md, notebook)
     return notebook
 
@@ -256,7 +251,7 @@ def refresh(
         return "unchanged", synced
     if not execute:
         raise StaleNotebook(
-            f"{display_path(paired_ipynb(md, framework))} was executed from other inputs than "
+            f"{display_path(derived_notebook(md, framework))} was executed from other inputs than "
             f"{display_path(md)} has now (its code, kernel or the d2lsave it imports): "
             "run `make notebooks`"
         )
@@ -265,7 +260,7 @@ def refresh(
 
 def write(md: Path, notebook: nbformat.NotebookNode, framework: str = DEFAULT) -> bool:
     """Write the derived `.ipynb` atomically, and only if its bytes change; whether they did."""
-    target = paired_ipynb(md, framework)
+    target = derived_notebook(md, framework)
     return write_if_changed(target, jupytext.writes(notebook, fmt="ipynb"))
 
 
@@ -283,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 what, notebook = "synced", sync(page, framework)
             written = write(page, notebook, framework)
-            target = display_path(paired_ipynb(page, framework))
+            target = display_path(derived_notebook(page, framework))
             print(f"{what}{'' if written else ', left as it was'}: {target}")
     return 0
 

@@ -45,7 +45,6 @@ from tools.book import config as book_config
 from tools.frameworks import DEFAULT, derived_notebook, launched_frameworks
 
 EXPORT_DIR = ROOT / "notebooks"
-CONFIG = ROOT / "_config.yml"
 FIGURE_FORMAT = "Fig. {}"  # Sphinx's default numfig_format for figures
 EXERCISE_FORMAT = "Exercise {}"  # sphinx-exercise's label for a numbered exercise
 ADMONITIONS = {
@@ -81,13 +80,14 @@ class ExportError(ValueError):
     """MyST that has no plain-Markdown form here, or a value the export cannot find."""
 
 
-def book_url(config_path: Path = CONFIG) -> str:
+def book_url(config: dict | None = None) -> str:
     """The published book's address, ending in `/`: the base of every exported link.
 
     `html.baseurl` in `_config.yml` when set; otherwise the GitHub Pages address of the
-    repository that `repository.url` names (`https://<owner>.github.io/<name>/`).
+    repository that `repository.url` names (`https://<owner>.github.io/<name>/`). `config` is
+    the book's `_config.yml` unless given.
     """
-    config = yaml.safe_load(config_path.read_text()) if config_path != CONFIG else book_config()
+    config = book_config() if config is None else config
     base = (config.get("html") or {}).get("baseurl") or ""
     if base:
         return base.rstrip("/") + "/"
@@ -95,7 +95,7 @@ def book_url(config_path: Path = CONFIG) -> str:
     match = re.fullmatch(r"https://github\.com/([^/]+)/([^/]+?)(?:\.git)?/?", repository)
     if not match:
         raise ExportError(
-            f"{display_path(config_path)}: repository.url is {repository!r}, not a GitHub "
+            f"_config.yml: repository.url is {repository!r}, not a GitHub "
             "repository address (https://github.com/<owner>/<name>); set html.baseurl to "
             "the published book's address instead"
         )

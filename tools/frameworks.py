@@ -16,7 +16,6 @@ From that one source,
   `.ipynb`, the others are `<page>.<framework>.ipynb`. A page's `#@setup` cell becomes the
   framework's setup cell (d2lsetup.setup_cell);
 * tools/render.py merges the executed notebooks back into the page the book renders.
-
 """
 
 from __future__ import annotations
@@ -149,10 +148,9 @@ def split(
 def framework_notebooks(md: Path) -> list[tuple[str, Path, nbformat.NotebookNode]]:
     """(framework, derived path, cells from the source) for every framework of a page."""
     source = jupytext.read(md)
-    if not is_multi_framework(source):
-        return [(DEFAULT, derived_notebook(md), split(source, DEFAULT, display_path(md)))]
     return [
-        (fw, derived_notebook(md, fw), split(source, fw, display_path(md))) for fw in FRAMEWORKS
+        (fw, derived_notebook(md, fw), split(source, fw, display_path(md)))
+        for fw in source_frameworks(source)
     ]
 
 

@@ -184,11 +184,10 @@ TITLES = {name: framework.title for name, framework in DECLARED.items()}
 FRAMEWORKS = tuple(TITLES)
 
 
-def framework_switch_data(
-    app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any
-) -> None:
-    """Tell book/_js/frameworks.js the frameworks, and hide every framework's content but the
-    reader's (PyTorch's, the default, without JavaScript), from the one declaration."""
+def _switch_markup() -> str:
+    """What every page needs for the framework switch, from the one declaration: the
+    frameworks for book/_js/frameworks.js, and the rules that hide every framework's content
+    but the reader's (the default's, without JavaScript)."""
     default = FRAMEWORKS[0]
     rules = [
         f'html[data-framework="{name}"] :is({", ".join(f".tag_fw-{o}" for o in others)}),\n'
@@ -202,10 +201,20 @@ def framework_switch_data(
     )
     titles = json.dumps([[name, title] for name, title in TITLES.items()])
     hidden = ",\n".join(rules)
-    context["metatags"] = context.get("metatags", "") + (
+    return (
         f"\n<script>window.BOOK_FRAMEWORKS = {titles};</script>"
         f"\n<style>{hidden} {{ display: none !important; }}</style>\n"
     )
+
+
+SWITCH_MARKUP = _switch_markup()
+
+
+def framework_switch_data(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any
+) -> None:
+    """Put the framework switch's data and hiding rules in the page's head."""
+    context["metatags"] = context.get("metatags", "") + SWITCH_MARKUP
 
 
 class FrameworkDirective(SphinxDirective):

@@ -196,17 +196,15 @@ def test_every_book_link_reaches_a_page_and_anchor_of_the_built_book(built_book)
     assert broken == []
 
 
-def test_the_book_url_comes_from_the_config(tmp_path):
-    config = tmp_path / "_config.yml"
-    config.write_text("repository:\n  url: https://github.com/Some-Org/some-book\n")
+def test_the_book_url_comes_from_the_config():
+    config = {"repository": {"url": "https://github.com/Some-Org/some-book"}}
     assert export.book_url(config) == "https://some-org.github.io/some-book/"
-    config.write_text(config.read_text() + "html:\n  baseurl: https://example.org/book\n")
+    config["html"] = {"baseurl": "https://example.org/book"}
     assert export.book_url(config) == "https://example.org/book/"
 
 
-def test_a_repository_that_is_not_on_github_needs_a_baseurl(tmp_path):
-    config = tmp_path / "_config.yml"
-    config.write_text("repository:\n  url: https://gitlab.com/org/book\n")
+def test_a_repository_that_is_not_on_github_needs_a_baseurl():
+    config = {"repository": {"url": "https://gitlab.com/org/book"}}
     with pytest.raises(
         export.ExportError, match=r"repository\.url is 'https://gitlab.com/org/book'"
     ):
