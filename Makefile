@@ -10,7 +10,6 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # nbval checks the stored outputs on one thread, with other BLAS kernels than made them.
 NBVAL_ENV = OPENBLAS_CORETYPE=Sandybridge MKL_ENABLE_INSTRUCTIONS=AVX OPENBLAS_NUM_THREADS=1 \
   MKL_NUM_THREADS=1 OMP_NUM_THREADS=1
-FAST = not (browser or build or colab or lab or kernel or processes or nbval)
 BESIDE = nbval or colab
 .PHONY: help book notebooks pdf assignment classroom lab env grade check test test-notebooks \
   test-rest bench lock clean
@@ -27,7 +26,7 @@ grade:
 # The fast tier, after every change: unit tests, the drift check and ruff.
 check:
 	$(PYTHON) -m tools.env
-	$(PY) -m pytest tests -m "$(FAST)" -q
+	$(PY) -m pytest tests/unit -q
 
 # Two runs side by side, one per core: the notebooks where readers run them (the runtime
 # environments; nbval on the chapter's and Going Further's notebooks), and everything else,

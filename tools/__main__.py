@@ -1,18 +1,14 @@
 """The book's commands: `python -m tools <command>` (the Makefile's targets are aliases).
 
-Run with any Python 3: each command first makes or reuses the environments it needs
-(tools/env.py), then runs in `.venv`. The data flows one way:
-
-    book/*.md -> notebooks: d2lsave/, book/*.ipynb (executed), notebooks/, assignments/
-              -> book: _build/html (and its PDF)
-
-`notebooks` is the one command that writes committed files; `book` writes only `_build/` and
-the merged pages `book/*.tabs.json`, which git ignores.
+Runs on any Python 3: each command first makes or reuses the environments it needs
+(tools/env.py), then goes on in `.venv`. `notebooks` is the one command that writes committed
+files (d2lsave/, book/*.ipynb, notebooks/, assignments/); the others write under `_build/`.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import subprocess
 import sys
@@ -20,12 +16,12 @@ from pathlib import Path
 
 from tools import env
 
-# command -> (what it needs made first, its help)
+# command -> (the environments it needs, its help)
 COMMANDS = {
     "notebooks": (
         ("frameworks",),
-        "regenerate every derived file: d2lsave, the executed "
-        "notebooks (those whose inputs changed), their exports and the assignment's",
+        "regenerate every derived file: d2lsave, the executed notebooks (those whose inputs "
+        "changed), their exports and the assignment's",
     ),
     "book": (("node",), "build the HTML book into _build/html, and its PDF unless --no-pdf"),
     "pdf": (("node", "chromium"), "print the built book to _build/pdf/book.pdf"),
@@ -42,59 +38,36 @@ COMMANDS = {
 }
 
 
-def in_book_env(argv: list[str], needs: tuple[str, ...]) -> None:
-    """Make the environments `needs`, then go on in `.venv`'s Python (this process, replaced)."""
-    env.ensure(*needs)
-    if Path(sys.prefix).resolve() != env.VENV.resolve():
-        os.environ.setdefault("MPLCONFIGDIR", str(env.MPLCONFIGDIR))
-        os.execv(env.PYTHON, [str(env.PYTHON), "-m", "tools", *argv])
-
-
 def lab_command() -> list[str]:
-    """JupyterLab on book/, with the settings that open a page's `.md` as a notebook, whose
+    """JupyterLab on book/, with the settings that open a page's `.md` as a notebook whose
     saving writes the `.md` only (lab-settings/overrides.json)."""
     root = ["--allow-root"] if os.geteuid() == 0 else []
-    settings = env.ROOT / "lab-settings"
-    jupyter = Path(sys.executable).parent / "jupyter"
-    return [
-        str(jupyter),
-        "lab",
-        "--notebook-dir=book",
-        f"--LabApp.app_settings_dir={settings}",
-        *root,
-    ]
+    jupyter = str(Path(sys.executable).parent / "jupyter")
+    settings = f"--LabApp.app_settings_dir={env.ROOT / 'lab-settings'}"
+    return [jupyter, "lab", "--notebook-dir=book", settings, *root]
 
 
 def lock(options: list[str]) -> int:
-    """`uv pip compile` of every environment's requirements into its constraints, from the
-    indexes pip uses; pins already there are kept unless `options` say `--upgrade`."""
+    """`uv pip compile` each environment's requirements into its constraints, from the indexes
+    pip uses; pins already there are kept unless `options` say `--upgrade`."""
     from d2lsetup import FRAMEWORKS
     from tools.pip_sources import source_options
 
     own = {f"-{fw.name}" for fw in FRAMEWORKS.values() if fw.environment != ".venv"}
+    uv = [str(Path(sys.executable).parent / "uv"), "pip", "compile", "--quiet"]
     for suffix in ["", *sorted(own)]:
         # .venv's own Python; Python 3.11 for an environment of its own (tools/env.py)
         python = ["--python-version", "3.11"] if suffix else ["--python", sys.executable]
-        command = [
-            str(Path(sys.executable).parent / "uv"),
-            "pip",
-            "compile",
-            "--quiet",
-            *source_options(constraints=False),
-            *python,
-            *options,
-            "--custom-compile-command",
-            "make lock",
-            f"requirements{suffix}.txt",
-            "-o",
-            f"constraints{suffix}.txt",
-        ]
-        if subprocess.run(command, cwd=env.ROOT).returncode != 0:
+        files = [f"requirements{suffix}.txt", "-o", f"constraints{suffix}.txt"]
+        sources = source_options(constraints=False)
+        command = [*uv, *sources, *python, *options, "--custom-compile-command", "make lock"]
+        if subprocess.run([*command, *files], cwd=env.ROOT).returncode != 0:
             return 1
     return 0
 
 
-def build_book(pdf: bool) -> int:
+def build_book(pdf: bool = True) -> int:
+    """Stage the web assets, merge the notebook pages, run Sphinx, then print the PDF."""
     from tools import pdf as printer
     from tools import render, web_assets
 
@@ -107,6 +80,27 @@ def build_book(pdf: bool) -> int:
         return built.returncode
     env.ensure("chromium")
     return printer.main(["--if-changed"])
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one command, in `.venv`; a command imports only the modules it uses."""
+    options = getattr(args, "options", [])
+
+    def tool(name: str):
+        return importlib.import_module(f"tools.{name}")
+
+    return {
+        "notebooks": lambda: tool("derived").main(run=not args.no_execute, everything=args.all),
+        "book": lambda: build_book(pdf=not args.no_pdf),
+        "pdf": lambda: tool("pdf").main([]),
+        "assignment": lambda: tool("assignment").main(["release"]),
+        "grade": lambda: tool("assignment").main(["grade", *options]),
+        "classroom": lambda: print(*tool("classroom").build(), sep="\n") or 0,
+        "lab": lambda: subprocess.run(lab_command(), cwd=env.ROOT).returncode,
+        "bench": lambda: build_book(pdf=False) or tool("bench").main(options),
+        "lock": lambda: lock(options),
+        "env": lambda: 0,
+    }[args.command]()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,37 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         if name in ("grade", "lock", "bench"):
             command.add_argument("options", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
-    in_book_env(argv, COMMANDS[args.command][0])
-    if args.command == "notebooks":
-        from tools import derived
-
-        return derived.main(run=not args.no_execute, everything=args.all)
-    if args.command == "book":
-        return build_book(pdf=not args.no_pdf)
-    if args.command == "pdf":
-        from tools import pdf as printer
-
-        return printer.main([])
-    if args.command in ("assignment", "grade"):
-        from tools import assignment
-
-        return assignment.main(
-            ["release"] if args.command == "assignment" else ["grade", *args.options]
-        )
-    if args.command == "bench":
-        from tools import bench
-
-        return build_book(pdf=False) or bench.main(args.options)
-    if args.command == "lock":
-        return lock(args.options)
-    if args.command == "lab":
-        return subprocess.run(lab_command(), cwd=env.ROOT).returncode
-    if args.command == "classroom":
-        from tools import classroom
-
-        print(*classroom.build(), sep="\n")
-        return 0
-    return 0
+    env.ensure(*COMMANDS[args.command][0])
+    if Path(sys.prefix).resolve() != env.VENV.resolve():  # go on in .venv's Python
+        os.environ.setdefault("MPLCONFIGDIR", str(env.MPLCONFIGDIR))
+        os.execv(env.PYTHON, [str(env.PYTHON), "-m", "tools", *argv])
+    return run(args)
 
 
 if __name__ == "__main__":

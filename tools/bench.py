@@ -1,88 +1,50 @@
-"""Time the book: every benchmark of `make bench` in one run (`python -m tools.bench`).
+"""Weigh and time the book: every figure of `make bench` (`python -m tools.bench`).
 
-A benchmark is not a test: it prints figures, and the ones worth quoting are ratios measured
-side by side in one run, which hold better across machines and loads than absolute rates.
-The sections, in order (`--only` picks some, `--quick` shrinks every size for a smoke run):
-
-pages       every page opened from disk in Chromium (tools.bench_pages; needs the built book)
-loaders     the chapter's readers of in-memory tensors against DataLoader(TensorDataset); then
-            examples that cost CPU work, read with and without worker processes
-frameworks  "which reader is fastest?" in each framework of d2lsetup.FRAMEWORKS, in a process
-            of the framework's own environment, against its from-scratch iterator
-streams     SyntheticRegressionStream against one torch.randn call drawing as many numbers
-io          write_regression_file and a shuffled epoch from disk against sequential I/O of the
-            same bytes; writes end with fsync and every read starts with the file out of the
-            page cache (posix_fadvise), which util-linux's fincore confirms where installed
-explorer    the explorer's redraw after a key press, in Chromium (tools.bench_explorer)
+Figures, not tests: the ones worth quoting are ratios measured side by side in one run, which
+hold across machines and loads better than rates. The sections (`--only` picks some):
+pages (each page from disk in Chromium, an empty cache per visit), loaders (the chapter's
+readers, and worker processes on costly examples), frameworks (each framework's readers, in its
+own environment), streams (SyntheticRegressionStream), io (the dataset file against sequential
+I/O, the page cache dropped before every read) and explorer (key press to redraw, in Chromium).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import importlib
+import itertools
 import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import timeit
+from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
 import psutil
 import torch
+from playwright.sync_api import sync_playwright
 
-from d2lsave import (
-    SyntheticRegressionData,
-    SyntheticRegressionStream,
-    drop_cached,
-    fastest_epoch,
-    loader_throughput,
-    read_shuffled_blocks,
-    time_reads,
-    write_regression_file,
-)
+import d2lsave
 from d2lsetup import FRAMEWORKS
-from tools.book import ROOT
+from tools import explorer_page as ep
+from tools.book import ROOT, toc_pages
 
-SCRATCH = "from-scratch iterator"
 TARGET = 0.5  # streams: of torch.randn's rate from batch 1024; io: of sequential writes, reads
-
-
-@dataclasses.dataclass(frozen=True)
-class Sizes:
-    """How much each section reads and writes, and how often it repeats a measurement."""
-
-    loader_examples: int = 1_000_000
-    framework_examples: int = 200_000
-    stream_examples: int = 2**22
-    file_examples: int = 10**8  # 1.2 GB
-    costly_examples: int = 2000
-    random_rows: int = 3000
-    repeats: int = 3
-    batch_sizes: tuple[int, ...] = (32, 128, 1024)
-    stream_batch_sizes: tuple[int, ...] = (256, 1024, 4096)
-    pages: tuple[str, ...] = ()  # arguments of tools.bench_pages and tools.bench_explorer
-    explorer: tuple[str, ...] = ()
-
-
-QUICK = Sizes(
-    20_000,
-    10_000,
-    2**16,
-    10**6,
-    100,
-    200,
-    1,
-    (32, 1024),
-    (256, 4096),
-    ("--runs", "1"),
-    ("--presses", "20", "--sizes", "1000"),
+# How much each section reads, writes and repeats; QUICK is a smoke run of every section.
+Sizes = namedtuple(
+    "Sizes",
+    "loader_examples framework_examples stream_examples file_examples costly_examples "
+    "random_rows repeats batch_sizes stream_batch_sizes visits presses points",
+    defaults=(5, 200, (1000, 10_000)),
 )
+FULL = Sizes(10**6, 2 * 10**5, 2**22, 10**8, 2000, 3000, 3, (32, 128, 1024), (256, 1024, 4096))
+QUICK = Sizes(20_000, 10_000, 2**16, 10**6, 100, 200, 1, (32, 1024), (256, 4096), 1, 20, (1000,))
 
 
 def table(header: list[str], rows: list[list]) -> None:
@@ -93,64 +55,54 @@ def table(header: list[str], rows: list[list]) -> None:
     print()
 
 
-def describe_machine(folder: Path) -> str:
-    """The processor, memory, and the disk and file system under `folder`."""
+def machine(folder: Path) -> str:
+    """The processor, memory, Python, torch, and the disk and file system under `folder`."""
     mounts = [p for p in psutil.disk_partitions(all=True) if folder.is_relative_to(p.mountpoint)]
     disk = max(mounts, key=lambda p: len(p.mountpoint))
-    flag = Path("/sys/block", Path(disk.device).name, "queue", "rotational")
-    rotational = flag.read_text().strip() if flag.exists() else "unknown"
     return (
         f"{platform.machine()} ({torch.backends.cpu.get_cpu_capability()}), "
         f"{psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.1f} GiB; "
         f"Python {platform.python_version()}, torch {torch.__version__} on "
-        f"{torch.get_num_threads()} threads; {folder} on {disk.device} (rotational={rotational}), "
-        f"{disk.fstype}\n"
+        f"{torch.get_num_threads()} threads; {folder} on {disk.device}, {disk.fstype}\n"
     )
 
 
-class CostlyExamples(torch.utils.data.Dataset):
-    """Examples that each take about half a millisecond of CPU work, like decoding an image."""
-
-    def __init__(self, size: int):
-        self.size = size
-
-    def __len__(self) -> int:
-        return self.size
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+def costly_batch(indices: list[int]) -> torch.Tensor:
+    """A minibatch of examples that cost ~0.5 ms of CPU each, like decoding images."""
+    rows = []
+    for index in indices:
         pixels = torch.randn(128, 128, generator=torch.Generator().manual_seed(index))
         for _ in range(10):
             pixels = torch.fft.fft2(pixels).real / 128
-        return pixels.mean(0)[:2], pixels.sum().reshape(1)
+        rows.append(pixels.mean(0)[:3])
+    return torch.stack(rows)
 
 
 def loaders(sizes: Sizes, folder: Path) -> None:
-    """The chapter's readers in one process, on the same tensors; then workers' worth."""
+    """The chapter's readers on the same tensors; then what worker processes add."""
     n, baseline = sizes.loader_examples, "DataLoader(TensorDataset)"
-    data = SyntheticRegressionData(w=[2, -3.4], b=4.2, num_train=n, num_val=0, seed=0)
-    print(f"## Readers: {n:,} in-memory examples, best of {sizes.repeats} epochs; M examples/s,")
+    data = d2lsave.SyntheticRegressionData(w=[2, -3.4], b=4.2, num_train=n, num_val=0, seed=0)
+    print(f"## Readers: {n:,} in-memory examples, best of {sizes.repeats} epochs; M examples/s")
     print(f"and in brackets the multiple of {baseline}'s\n")
-    rates = [loader_throughput(data.X, data.y, size, sizes.repeats) for size in sizes.batch_sizes]
-    table(
-        ["reader"] + [f"batch {size}" for size in sizes.batch_sizes],
-        [
-            [reader, *(f"{r[reader] / 1e6:.2f} ({r[reader] / r[baseline]:.1f}x)" for r in rates)]
-            for reader in rates[0]
-        ],
-    )
-    threads, costly, rates = torch.get_num_threads(), CostlyExamples(sizes.costly_examples), {}
+    rates = [d2lsave.loader_throughput(data.X, data.y, b, sizes.repeats) for b in sizes.batch_sizes]
+    rows = [
+        [reader, *(f"{r[reader] / 1e6:.2f} ({r[reader] / r[baseline]:.1f}x)" for r in rates)]
+        for reader in rates[0]
+    ]
+    table(["reader"] + [f"batch {size}" for size in sizes.batch_sizes], rows)
+    threads, costly, workers = torch.get_num_threads(), range(sizes.costly_examples), {}
     torch.set_num_threads(1)  # one core per process, so that workers are what adds cores
     try:
-        for workers in (0, 2):
-            reader = torch.utils.data.DataLoader(costly, 32, num_workers=workers)
-            rates[workers] = len(costly) / fastest_epoch(lambda r=reader: r, 2)
+        for count in (0, 2):
+            reader = torch.utils.data.DataLoader(
+                costly, 32, collate_fn=costly_batch, num_workers=count
+            )
+            workers[count] = len(costly) / d2lsave.fastest_epoch(lambda r=reader: r, 2)
     finally:
         torch.set_num_threads(threads)
     print("Examples costing ~0.5 ms of CPU each, batch 32, one thread per process\n")
-    table(
-        ["num_workers", "examples/s", "vs 0 workers"],
-        [[count, f"{rate:,.0f}", f"{rate / rates[0]:.2f}x"] for count, rate in rates.items()],
-    )
+    rows = [[count, f"{rate:,.0f}", f"{rate / workers[0]:.2f}x"] for count, rate in workers.items()]
+    table(["num_workers", "examples/s", "vs 0 workers"], rows)
 
 
 # Run in a framework's own environment: prints {batch size: {reader: examples per second}}.
@@ -165,176 +117,179 @@ print(json.dumps({size: module.loader_throughput(data.X, data.y, int(size), repe
 
 
 def frameworks(sizes: Sizes, folder: Path) -> None:
-    """Each framework's `loader_throughput`, from a fresh process of its environment."""
-    n, batch_sizes = sizes.framework_examples, sizes.batch_sizes
+    """Each framework's `loader_throughput`, in a fresh process of its environment."""
+    n, scratch = sizes.framework_examples, "from-scratch iterator"
     print(
         f"## Readers in each framework: {n:,} in-memory examples, best of {sizes.repeats} "
-        f"epochs; ratios to the same framework's {SCRATCH}, in the same process\n"
+        f"epochs; ratios to the same framework's {scratch}, in the same process\n"
     )
     rows = []
     for framework in FRAMEWORKS.values():
-        # A framework's own package, listed first among its packages, names its d2lsave module.
-        module = f"d2lsave.{framework.module}"
         python = ROOT / framework.environment / "bin" / "python"
-        result = subprocess.run(
-            [str(python), "-c", MEASURE, module, str(n), str(sizes.repeats)]
-            + [str(size) for size in batch_sizes],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        module, arguments = f"d2lsave.{framework.module}", map(str, sizes.batch_sizes)
+        command = [str(python), "-c", MEASURE, module, str(n), str(sizes.repeats), *arguments]
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"{framework.title}: {result.stderr.strip()[-2000:]}")
-        rates = json.loads(result.stdout.strip().splitlines()[-1])
-        for reader in next(iter(rates.values())):
-            cells = [(r[reader], r[reader] / r[SCRATCH]) for r in rates.values()]
-            rows.append(
-                [framework.title, reader, *(f"{a / 1e6:.2f} M/s ({b:.2g}x)" for a, b in cells)]
-            )
-    table(["framework", "reader"] + [f"batch {size}" for size in batch_sizes], rows)
+        rates = json.loads(result.stdout.strip().splitlines()[-1]).values()
+        for reader in next(iter(rates)):
+            cells = [f"{r[reader] / 1e6:.2f} M/s ({r[reader] / r[scratch]:.2g}x)" for r in rates]
+            rows.append([framework.title, reader, *cells])
+    table(["framework", "reader"] + [f"batch {size}" for size in sizes.batch_sizes], rows)
 
 
 def streams(sizes: Sizes, folder: Path) -> None:
-    """What drawing every minibatch from its own seed costs, at several batch sizes."""
+    """What drawing every minibatch from its own seed costs, against one torch.randn call."""
     n, repeats = sizes.stream_examples, sizes.repeats
 
     def randn_rate() -> float:
-        """Examples per second of one torch.randn call drawing 2 features and the noise."""
         return n / min(timeit.repeat(lambda: torch.randn(n, 3), number=1, repeat=repeats))
 
     print(f"## SyntheticRegressionStream against torch.randn: {n:,} examples, best of {repeats}\n")
-    # One torch.randn call does not depend on the batch size: its best rate over the whole run
-    # (before, between and after the passes) is the baseline, so that a moment of load on a
+    # torch.randn's best rate over the whole run is the baseline, so that a moment of load on a
     # shared machine does not flatter the stream.
-    randn, rates = randn_rate(), {}
-    for batch_size in sizes.stream_batch_sizes:
-        data = SyntheticRegressionStream(
-            [2, -3.4], 4.2, batch_size=batch_size, num_batches=n // batch_size
-        )
-        rates[batch_size] = batch_size * len(data) / fastest_epoch(lambda d=data: d, repeats)
+    randn, rows = randn_rate(), []
+    for size in sizes.stream_batch_sizes:
+        data = d2lsave.SyntheticRegressionStream([2, -3.4], 4.2, size, num_batches=n // size)
+        rate = size * len(data) / d2lsave.fastest_epoch(lambda d=data: d, repeats)
         randn = max(randn, randn_rate())
+        rows.append([size, rate, f">= {TARGET:.0%}" if size >= 1024 else "-"])
     table(
         ["batch size", "stream, M examples/s", "torch.randn, M examples/s", "ratio", "target"],
-        [
-            [
-                size,
-                f"{rate / 1e6:.2f}",
-                f"{randn / 1e6:.2f}",
-                f"{rate / randn:.0%}",
-                f">= {TARGET:.0%}" if size >= 1024 else "-",
-            ]
-            for size, rate in rates.items()
-        ],
+        [[s, f"{r / 1e6:.2f}", f"{randn / 1e6:.2f}", f"{r / randn:.0%}", t] for s, r, t in rows],
     )
-
-
-def cached(path: Path) -> str:
-    """How much of `path` is in the page cache, according to util-linux's fincore."""
-    if shutil.which("fincore") is None:
-        return "fincore not installed"
-    result = subprocess.run(
-        ["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return f"{int(result.stdout.strip() or 0):,} bytes cached"
 
 
 def sequential_write(path: Path, size: int, piece: int = 2**23) -> float:
     """Seconds to write `size` random bytes in `piece`-sized writes, fsync included."""
-    data = np.random.default_rng(0).bytes(piece)
-    start = time.perf_counter()
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
+    data, start = np.random.default_rng(0).bytes(piece), time.perf_counter()
+    with open(path, "wb", buffering=0) as file:
         for offset in range(0, size, piece):
-            os.write(descriptor, data[: min(piece, size - offset)])
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+            file.write(data[: size - offset])
+        os.fsync(file.fileno())
     return time.perf_counter() - start
 
 
-def shuffled_epoch_rate(path: Path, block_size: int, blocks_in_buffer: int) -> float:
-    """Rows per second of one shuffled epoch read from the disk (the page cache dropped)."""
-    drop_cached(path)
-    start = time.perf_counter()
-    rows = np.load(path, mmap_mode="r")
-    seen = sum(len(y) for _, y in read_shuffled_blocks(rows, 1024, block_size, blocks_in_buffer, 0))
-    return seen / (time.perf_counter() - start)
-
-
-def files(sizes: Sizes, folder: Path, block_size: int = 2**16, buffers: tuple = (2, 16)) -> None:
-    """The file on disk, written and read in blocks of 768 kB, buffers of 2 and 16 blocks."""
+def io(sizes: Sizes, folder: Path, block_size: int = 2**16, buffer: int = 2) -> None:
+    """The dataset file on disk, written, then read in blocks of 768 kB, 2 to a buffer."""
     n, path = sizes.file_examples, folder / "rows.npy"
-    print(f"## The dataset file: {n:,} examples, {n * 12 / 1e9:.2f} GB\n")
-    write_seconds = sequential_write(folder / "sequential.bin", n * 12)
-    (folder / "sequential.bin").unlink()
+    print(f"## The dataset file: {n:,} examples, {n * 12 / 1e9:.2f} GB; buffer {buffer} blocks\n")
+    rates = {"sequential write (8 MiB writes, fsync)": n / sequential_write(folder / "seq", n * 12)}
+    (folder / "seq").unlink()
     start = time.perf_counter()
-    write_regression_file(path, w=[2, -3.4], b=4.2, noise=0.01, num_examples=n, progress=False)
-    ours_seconds = time.perf_counter() - start
-    drop_cached(path)
-    print(f"after fsync + POSIX_FADV_DONTNEED: {cached(path)}")
-    rates = time_reads(path, block_size, buffers[0], random_rows=sizes.random_rows)
-    larger = {count: shuffled_epoch_rate(path, block_size, count) for count in buffers[1:]}
-    drop_cached(path)
-    print(f"after the reads and another drop: {cached(path)}\n")
-    read = rates["sequential read"]
-    rows = [
-        ("sequential write (8 MiB writes, fsync)", n / write_seconds, 1, "-"),
-        ("write_regression_file", n / ours_seconds, write_seconds / ours_seconds, f">= {TARGET}"),
-        ("sequential read (8 MiB reads)", read, 1, "-"),
-        (
-            f"shuffled epoch, buffer {buffers[0]} blocks",
-            rates["shuffled epoch"],
-            rates["shuffled epoch"] / read,
-            f">= {TARGET}",
-        ),
-        (
-            f"shuffled epoch, buffer {buffers[0]} blocks, file in the page cache",
-            rates["shuffled epoch, file cached"],
-            rates["shuffled epoch, file cached"] / read,
-            "-",
-        ),
-        *[
-            (f"shuffled epoch, buffer {count} blocks", rate, rate / read, "-")
-            for count, rate in larger.items()
-        ],
-        (
-            f"random rows ({sizes.random_rows:,} timed)",
-            rates["random rows"],
-            rates["random rows"] / read,
-            "-",
-        ),
-    ]
-    table(
-        ["what", "M rows/s", "MB/s", "ratio", "target"],
-        [
-            [what, f"{rate / 1e6:.4f}", f"{rate * 12 / 1e6:.1f}", f"{ratio:.3g}", target]
-            for what, rate, ratio, target in rows
-        ],
-    )
+    d2lsave.write_regression_file(path, [2, -3.4], 4.2, 0.01, num_examples=n, progress=False)
+    rates["write_regression_file"] = n / (time.perf_counter() - start)
+    rates |= d2lsave.time_reads(path, block_size, buffer, random_rows=sizes.random_rows)
+    rows = []
+    for what, rate in rates.items():
+        base = next(iter(rates.values())) if "write" in what else rates["sequential read"]
+        target = f">= {TARGET}" if what in ("write_regression_file", "shuffled epoch") else "-"
+        rows.append(
+            [what, f"{rate / 1e6:.4f}", f"{rate * 12e-6:.1f}", f"{rate / base:.3g}", target]
+        )
+    table(["what", "M rows/s", "MB/s", "ratio", "target"], rows)
     print(
         "Write ratios are to the sequential write, read ratios to the sequential read; an epoch "
-        f"of random rows would take {n / rates['random rows'] / 3600:.1f} h, the shuffled "
-        f"epoch took {n / rates['shuffled epoch']:.1f} s\n"
+        f"of random rows ({sizes.random_rows:,} timed) would take "
+        f"{n / rates['random rows'] / 3600:.1f} h, the shuffled epoch took "
+        f"{n / rates['shuffled epoch']:.1f} s\n"
     )
 
 
-def browser(module: str, field: str):
-    """A section measured in Chromium by another module of tools/, with its own arguments."""
-    return lambda sizes, folder: importlib.import_module(module).main(list(getattr(sizes, field)))
+def book_pages() -> list[str]:
+    """The built HTML of every page of the table of contents, relative to the built book."""
+    return [page.relative_to(ROOT).with_suffix(".html").as_posix() for page in toc_pages()]
 
 
-SECTIONS = {
-    "pages": browser("tools.bench_pages", "pages"),
-    "loaders": loaders,
-    "frameworks": frameworks,
-    "streams": streams,
-    "io": files,
-    "explorer": browser("tools.bench_explorer", "explorer"),
-}
+def body_size(request) -> int:
+    try:
+        return len(request.response().body())
+    except Exception:  # no response, or a body the browser no longer holds (a redirect)
+        return 0
+
+
+TIMING = """() => [performance.getEntriesByType("navigation")[0].loadEventStart / 1000,
+                   window.__firstPaint === undefined ? null : window.__firstPaint / 1000]"""
+
+
+def visit(browser, path: str) -> tuple[int, float, float | None, int]:
+    """One visit with an empty cache: bytes loaded, seconds from navigation to the load event
+    and to the first plot, and how many requests left the book (blocked)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(ep.RECORD_DRAWINGS)
+    log, loaded, page = ep.watch(context, ("file://", "data:", "blob:")), [], context.new_page()
+    page.on("requestfinished", lambda request: loaded.append(body_size(request)))
+    page.goto((ep.HTML / path).as_uri(), wait_until="load")
+    if "explorer" in path:
+        page.wait_for_function("() => window.__firstPaint !== undefined", timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    load, draw = page.evaluate(TIMING)
+    context.close()
+    return sum(loaded), load, draw, len(log.blocked_requests)
+
+
+def pages(sizes: Sizes, folder: Path) -> None:
+    """Every page opened from disk, the medians of `sizes.visits` visits each."""
+    visits: dict[str, list] = {path: [] for path in book_pages()}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=ep.CHROMIUM, args=ep.CHROMIUM_ARGS)
+        for _ in range(sizes.visits):  # pages interleaved, so that a busy spell hits them all
+            for path, runs in visits.items():
+                runs.append(visit(browser, path))
+    rows, medians = [], {}
+    for path, runs in visits.items():
+        figures = [statistics.median(f) if None not in f else 0 for f in zip(*runs, strict=True)]
+        loaded, load, draw, _ = medians[path] = figures
+        blocked = sum(run[3] for run in runs)  # every one, not a median
+        rows.append(
+            [path, f"{loaded / 1e6:.2f} MB", f"{load:.2f}", f"{draw:.2f}" if draw else "-", blocked]
+        )
+    print(f"## Pages, medians of {sizes.visits} visits, each with an empty cache\n")
+    table(["page", "bytes loaded", "load s", "first plot s", "requests leaving the book"], rows)
+    draw, intro = medians["book/explorer.html"][2], next(iter(medians.values()))[1]
+    print(
+        "Targets: every page <= 2 MB; the explorer's first plot <= 1 s and <= 1.2 times the "
+        f"intro's load ({draw / intro:.2f})\n"
+    )
+
+
+RECORD_KEYS = """() => {
+  window.__keys = [];
+  document.addEventListener("keydown", () => window.__keys.push(performance.now()), true);
+}"""
+# From each key press to the end of the first drawing that ends after it, in milliseconds.
+LATENCIES = """() => window.__keys.map((t) => window.__drawings.find((d) => d.end >= t)?.end - t)
+  .filter((latency) => !Number.isNaN(latency))"""
+
+
+def explorer(sizes: Sizes, folder: Path) -> None:
+    """The explorer served from the browser context: arrow keys move the noise slider (the same
+    draws, new labels) or the seed slider (new draws), from keydown to the end of the drawing."""
+    print(f"## The explorer, from a key press to the end of the redraw: {sizes.presses} presses\n")
+    rows = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=ep.CHROMIUM, args=ep.CHROMIUM_ARGS)
+        for name, points in itertools.product(("noise", "seed"), sizes.points):
+            context = browser.new_context(base_url=ep.BOOK)
+            context.add_init_script(ep.RECORD_DRAWINGS)
+            log, page = ep.watch(context, html=ep.HTML), context.new_page()
+            page.goto("book/explorer.html", wait_until="networkidle")
+            if f"n = {points} examples" not in ep.explorer(page).inner_text():
+                ep.set_slider(page, "n", points)
+            page.evaluate(RECORD_KEYS)
+            page.get_by_role("slider", name=ep.LABELS[name]).focus()
+            for i in range(sizes.presses):
+                page.keyboard.press("ArrowRight" if i % 20 < 10 else "ArrowLeft")
+            page.wait_for_timeout(200)
+            ms = page.evaluate(LATENCIES)
+            context.close()
+            p95 = statistics.quantiles(ms, n=100, method="inclusive")[94]
+            figures = [f"{f:.2f}" for f in (statistics.median(ms), p95, max(ms))]
+            rows.append([name, f"{points:,}", len(ms), *figures, len(log.blocked_requests)])
+    table(["slider", "points", "presses", "p50 ms", "p95 ms", "max ms", "blocked requests"], rows)
+
+
+SECTIONS = {f.__name__: f for f in (pages, loaders, frameworks, streams, io, explorer)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -343,13 +298,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--folder", type=Path, default=ROOT / "_build", help="on the disk to test")
     args = parser.parse_args(argv)
-    sizes = QUICK if args.quick else Sizes()
+    missing = [path for path in book_pages() if not (ep.HTML / path).exists()]
+    if {"pages", "explorer"} & set(args.only) and missing:
+        parser.error(f"--only pages/explorer: {', '.join(missing)} not built; run make book")
     args.folder.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="bench-", dir=args.folder))
     try:
-        print(describe_machine(folder))
+        print(machine(folder))
         for name in args.only:
-            SECTIONS[name](sizes, folder)
+            SECTIONS[name](QUICK if args.quick else FULL, folder)
     finally:
         shutil.rmtree(folder)
     return 0

@@ -52,28 +52,16 @@ def _python_env(folder: Path, python: str, requirements: str, constraints: str) 
     """A venv of `python` with `requirements` under `constraints`, d2l and d2lsave."""
     if not (folder / "bin" / "python").exists():
         run(python, "-m", "venv", folder)
-    uv = [VENV / "bin" / "uv", "pip", "--quiet", "install", "--python", folder / "bin" / "python"]
+    interpreter = folder / "bin" / "python"
+    uv = [VENV / "bin" / "uv", "pip", "--quiet", "install", "--python", interpreter]
     sources = source_options(python=PYTHON)  # .venv's pip: the system Python may have none
     run(*uv, *sources, "-r", requirements, "-c", constraints)
     run(*uv, *sources, "--no-deps", "-r", "requirements-nodeps.txt")
-    run(
-        folder / "bin" / "python",
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--no-deps",
-        "--no-build-isolation",
-        "-e",
-        ".",
-    )
+    pip = [interpreter, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
+    run(*pip, "-e", ".")
     MPLCONFIGDIR.mkdir(parents=True, exist_ok=True)  # the font cache, before any notebook plots
-    run(
-        folder / "bin" / "python",
-        "-c",
-        "import matplotlib.font_manager",
-        env={**os.environ, "MPLCONFIGDIR": str(MPLCONFIGDIR)},
-    )
+    fonts = {**os.environ, "MPLCONFIGDIR": str(MPLCONFIGDIR)}
+    run(interpreter, "-c", "import matplotlib.font_manager", env=fonts)
 
 
 def book_env() -> None:
@@ -103,6 +91,8 @@ def framework_envs() -> None:
         def make(folder: Path = folder, framework=framework, inputs=inputs) -> None:
             python = os.environ.get(f"PYTHON_{framework.name.upper()}", "python3.11")
             _python_env(folder, python, inputs[0].name, inputs[1].name)
+            kernel = ["--name", framework.kernel, "--display-name", framework.kernel_title]
+            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
             run(
                 folder / "bin" / "python",
                 "-m",
@@ -110,12 +100,8 @@ def framework_envs() -> None:
                 "install",
                 "--prefix",
                 VENV,
-                "--name",
-                framework.kernel,
-                "--display-name",
-                framework.kernel_title,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                *kernel,
+                **quiet,
             )
 
         _made(folder / ".inputs", [*inputs, ROOT / "requirements-nodeps.txt"], make)

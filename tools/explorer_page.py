@@ -1,9 +1,5 @@
-"""The built book in headless Chromium, offline, and its explorer seen from outside the page.
-
-For the book's browser tests and the benchmarks: Debian's Chromium, a browser context that
-serves `_build/html` itself (no web server) and refuses every other request, and the explorer's
-drawings, recorded by wrapping the canvas calls the page makes (the page ships no test code).
-"""
+"""The built book in headless Chromium, offline, and its explorer seen from outside the page,
+for the browser tests and the benchmarks (the page ships no test code)."""
 
 from __future__ import annotations
 
@@ -11,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from tools.pdf import CHROMIUM, CHROMIUM_ARGS  # noqa: F401 - the book's browser, for all
+from tools.pdf import CHROMIUM as CHROMIUM
+from tools.pdf import CHROMIUM_ARGS as CHROMIUM_ARGS
 
 HTML = Path(__file__).resolve().parent.parent / "_build" / "html"
 BOOK = "http://book.test"  # the origin the book is served at, from `HTML`, inside the browser
@@ -24,13 +21,12 @@ LABELS = {
     "b": "bias b",
     "seed": "data seed",
 }
-# The live explorer; until the widget manager has drawn it, a page may show its preview
-# (book/_widgets/preview.js), a picture of the same plot, which the live one replaces.
+# Until the widget manager has drawn it, a page may show a preview (book/_widgets/preview.js).
 LIVE_EXPLORER = ".widget-subarea:not(.widget-preview) .regression-explorer"
 
-# Records when an explorer's canvas was first painted (its preview's or its own), each drawing of
-# the live explorer: when it started (its background) and ended (its last line), and the last
-# drawing's rectangles and lines, as the page hands them to the canvas.
+# Records the explorer's first paint (its preview's or its own), each drawing of the live
+# explorer (its start, the background, and end, the last line), and the last drawing's
+# rectangles and lines as the page hands them to the canvas.
 RECORD_DRAWINGS = """(() => {
   const proto = CanvasRenderingContext2D.prototype, drawings = (window.__drawings = []);
   const wrap = (name, record) => {
@@ -38,7 +34,7 @@ RECORD_DRAWINGS = """(() => {
     proto[name] = function (...args) {
       const canvas = this.canvas;
       if (canvas.closest(".regression-explorer")) {
-        window.__firstPaint ??= performance.now();  // the preview's, if the page has one
+        window.__firstPaint ??= performance.now();
         if (!canvas.closest(".widget-preview")) record(args);
       }
       return original.apply(this, args);
@@ -69,9 +65,8 @@ class PageLog:
 
 
 def watch(target, allowed: tuple[str, ...] = (), html: Path | None = None) -> PageLog:
-    """Let a page or context load only URLs starting with one of `allowed`, or the book at
-    `BOOK` when `html` is given, served from that folder; record every other request (refused),
-    failed requests (a missing file of the book among them) and errors in the console."""
+    """Let a page or context load only URLs starting with `allowed`, and with `html` the book
+    served at `BOOK`; log refused and failed requests and console errors."""
     context = getattr(target, "context", target)
     log = PageLog()
 
@@ -103,14 +98,13 @@ def explorer(page):
 
 
 def drawings(page) -> int:
-    """How many times the live explorer has drawn its plot (RECORD_DRAWINGS counts them)."""
+    """How many times the live explorer has drawn its plot."""
     return page.evaluate("() => window.__drawings.length")
 
 
 def slider(page, name: str):
-    return page.locator(
-        ".widget-slider", has=page.locator(".widget-label", has_text=LABELS[name])
-    ).first
+    label = page.locator(".widget-label", has_text=LABELS[name])
+    return page.locator(".widget-slider", has=label).first
 
 
 def set_slider(page, name: str, value: float) -> None:

@@ -1,21 +1,9 @@
-"""One page, several frameworks: split a page into one notebook per framework.
+"""One page, several frameworks: split a page's `.md` into one notebook per framework.
 
-A page that teaches with code in several frameworks is written once, as d2lbook does it: a
-code cell whose first line is `#@tab jax` (or `#@tab jax, tensorflow`, or `#@tab all`) belongs
-to those frameworks, and a code cell without that line to the default one, PyTorch. Prose that
-only one framework's readers should see sits in a `framework` directive:
-
-    ```{framework} jax
-    JAX has no global random state: ...
-    ```
-
-From that one source,
-
-* `split` derives each framework's notebook, which is executed in that framework's own kernel
-  (`make notebooks`), checked by nbval and launched by readers: PyTorch's is the page's usual
-  `.ipynb`, the others are `<page>.<framework>.ipynb`. A page's `#@setup` cell becomes the
-  framework's setup cell (d2lsetup.setup_cell);
-* tools/render.py merges the executed notebooks back into the page the book renders.
+A code cell whose first line is `#@tab jax` (or `#@tab jax, tensorflow`, or `#@tab all`)
+belongs to those frameworks, one without it to the default (PyTorch); prose for some frameworks
+only sits in a ```` ```{framework} jax ```` block. Each framework's notebook is executed in its
+own kernel (tools/execute.py) and tools/render.py merges them back into the page the book shows.
 """
 
 from __future__ import annotations
@@ -25,7 +13,7 @@ import re
 from pathlib import Path
 
 import jupytext
-import nbformat
+from nbformat import NotebookNode
 
 from d2lsetup import DEFAULT, SETUP_MARKER, setup_cell
 from d2lsetup import FRAMEWORKS as DECLARED
@@ -64,7 +52,7 @@ def _names(text: str, where: str) -> tuple[str, ...]:
     return tuple(name for name in FRAMEWORKS if name in names)
 
 
-def cell_frameworks(cell: nbformat.NotebookNode, where: str = "cell") -> tuple[str, ...]:
+def cell_frameworks(cell: NotebookNode, where: str = "cell") -> tuple[str, ...]:
     """The frameworks a code cell belongs to: its `#@tab` line's, else only the default."""
     match = TAB_LINE.match(cell.source)
     return _names(match.group(1), where) if match else (DEFAULT,)
@@ -75,39 +63,37 @@ def without_tab_line(source: str) -> str:
     return TAB_LINE.sub("", source, count=1).lstrip("\n")
 
 
-def is_multi_framework(notebook: nbformat.NotebookNode) -> bool:
+def is_multi_framework(notebook: NotebookNode) -> bool:
     """Whether any code cell of the notebook is marked for a framework with `#@tab`."""
     return any(cell.cell_type == "code" and TAB_LINE.match(cell.source) for cell in notebook.cells)
 
 
-def pytorch_for_all(notebook: nbformat.NotebookNode) -> bool:
-    """Whether the page's PyTorch cells are shown to the readers of every framework."""
+def pytorch_for_all(notebook: NotebookNode) -> bool:
+    """Whether the page's PyTorch cells are shown to the readers of every framework (its front
+    matter says `frameworks: {pytorch_for_all: true}`)."""
     return bool(notebook.metadata.get("frameworks", {}).get("pytorch_for_all"))
 
 
-def page_frameworks(md: Path) -> tuple[str, ...]:
-    """The frameworks a page is written in: all four for a page with `#@tab` cells."""
-    return source_frameworks(jupytext.read(md))
-
-
-def source_frameworks(source: nbformat.NotebookNode) -> tuple[str, ...]:
-    """The frameworks a page's source, already read, is written in."""
+def source_frameworks(source: NotebookNode) -> tuple[str, ...]:
+    """The frameworks a page's source is written in: all of them for a page with `#@tab`."""
     return FRAMEWORKS if is_multi_framework(source) else (DEFAULT,)
 
 
+def page_frameworks(md: Path) -> tuple[str, ...]:
+    """The frameworks the page `md` is written in."""
+    return source_frameworks(jupytext.read(md))
+
+
 def launched_frameworks(md: Path) -> tuple[str, ...]:
-    """The frameworks whose notebook of the page readers launch: each framework of a page
-    written in several, only PyTorch's for a page whose PyTorch cells every reader sees (its
-    other notebooks hold just their additions, and serve the book's outputs)."""
+    """The frameworks whose notebook of the page readers launch: only PyTorch's on a page whose
+    PyTorch cells every reader sees (its other notebooks hold just their additions)."""
     source = jupytext.read(md)
     return (DEFAULT,) if pytorch_for_all(source) else source_frameworks(source)
 
 
 def derived_notebook(md: Path, framework: str = DEFAULT) -> Path:
     """Where the executed notebook of `framework` for the page `md` lives."""
-    if framework == DEFAULT:
-        return md.with_suffix(".ipynb")
-    return md.with_name(f"{md.stem}.{framework}.ipynb")
+    return md.with_name(md.stem + ("" if framework == DEFAULT else f".{framework}") + ".ipynb")
 
 
 def prose_for(markdown: str, framework: str, where: str = "cell") -> str:
@@ -120,11 +106,9 @@ def prose_for(markdown: str, framework: str, where: str = "cell") -> str:
     return DIRECTIVE.sub(keep, markdown)
 
 
-def split(
-    notebook: nbformat.NotebookNode, framework: str, name: str = "page"
-) -> nbformat.NotebookNode:
-    """The notebook of one framework: its code cells, without `#@tab` lines, its prose, and
-    its kernel."""
+def split(notebook: NotebookNode, framework: str, name: str = "page") -> NotebookNode:
+    """The notebook of one framework: its code cells without `#@tab` lines (the `#@setup`
+    cell replaced by its setup cell), its prose and its kernel."""
     result = copy.deepcopy(notebook)
     cells = []
     for index, cell in enumerate(result.cells):
@@ -145,7 +129,7 @@ def split(
     return result
 
 
-def framework_notebooks(md: Path) -> list[tuple[str, Path, nbformat.NotebookNode]]:
+def framework_notebooks(md: Path) -> list[tuple[str, Path, NotebookNode]]:
     """(framework, derived path, cells from the source) for every framework of a page."""
     source = jupytext.read(md)
     return [
@@ -155,4 +139,5 @@ def framework_notebooks(md: Path) -> list[tuple[str, Path, nbformat.NotebookNode
 
 
 def multi_framework_pages() -> list[Path]:
+    """The book's pages written in several frameworks."""
     return [md for md in toc_notebooks() if len(page_frameworks(md)) > 1]

@@ -1,51 +1,41 @@
 """How much a reader of each framework is asked to read on a page.
 
-A page is written once for four frameworks, so its length is a property of each framework's
-view, not of the source: the prose that view shows (its own `framework` blocks, no other's),
-and the code cells it shows open. Prose inside a collapsed note (`:class: dropdown`, or a
-`dropdown` directive) is counted apart, as are code cells a reader has to click to see
-(`hide-input`, `hide-cell`) or never sees (`remove-cell`, `remove-input`), the page's setup
-cell among them. `--sections` splits the counts at each `##` heading and each solution
-(`solution-start`), which is how the solutions' answers are measured.
-
-Words are what a reader reads as words: a glued number, a cross-reference or an inline
-formula counts as one; display math, directive markup and labels count as none.
+A page's length is a property of each framework's view: the prose it shows (its own `framework`
+blocks, no other's) and the code it shows open. Prose in a collapsed note (`:class: dropdown`,
+`dropdown`) counts apart, as does code behind a click or never shown (`hide-*`, `remove-*`, the
+setup cell among them). `--sections` splits the counts at each `##` heading and each
+`solution-start`. A glued number, a cross-reference or an inline formula is one word; display
+math, directive markup and labels are none.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import jupytext
-import nbformat
+from markdown_it import MarkdownIt
+from mdit_py_plugins.colon_fence import colon_fence_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin as math_plugin
+from mdit_py_plugins.myst_blocks import myst_block_plugin
 
+from tools import frameworks as fw
 from tools.book import display_path
-from tools.frameworks import (
-    DEFAULT,
-    FRAMEWORKS,
-    cell_frameworks,
-    is_multi_framework,
-    prose_for,
-    pytorch_for_all,
-    without_tab_line,
-)
 
 HIDDEN_TAGS = frozenset({"hide-input", "hide-cell", "remove-cell", "remove-input"})
-FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,}|:{3,})\s*(?P<info>\S*)")
-OPTION = re.compile(r"^:(?P<key>[\w-]+):\s*(?P<value>.*)$")
-ROLE = re.compile(r"\{[\w:-]+\}`[^`]*`")
-INLINE_CODE = re.compile(r"`[^`]*`")
-INLINE_MATH = re.compile(r"\$[^$\n]+\$")
+# MyST's blocks as myst-parser reads them: fences, colon fences, targets, comments, $$ math
+MYST = MarkdownIt("commonmark").use(colon_fence_plugin).use(myst_block_plugin).use(math_plugin)
+DIRECTIVE = re.compile(r"\{([\w:-]+)\}")
+OPTION = re.compile(r":([\w-]+):[ \t]*(.*)")
+ONE_WORD = re.compile(r"\{[\w:-]+\}`[^`]*`|`[^`]*`|\$[^$\n]+\$")  # role, literal, formula
 LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-LABEL = re.compile(r"^\([\w-]+\)=\s*$")
-WORD = re.compile(r"[\w][\w'’.-]*")
-SECTION = re.compile(
-    r"^(?:## +(?P<heading>.+?)|`{3,}\{solution-start\}\s*(?P<solution>\S+))\s*$", re.M
-)
+WORD = re.compile(r"\w[\w'’.-]*")
+ROW = "  {:<11} {:<44} {:>6} {:>9} {:>5} {:>6}"
 
 
 @dataclass
@@ -57,144 +47,71 @@ class Size:
     code_lines: int = 0
     hidden_code_lines: int = 0
 
-    def add(self, other: Size) -> None:
-        self.words += other.words
-        self.collapsed_words += other.collapsed_words
-        self.code_lines += other.code_lines
-        self.hidden_code_lines += other.hidden_code_lines
+    def __add__(self, other: Size) -> Size:
+        return Size(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
-def count_words(line: str) -> int:
-    """The words of one line of prose, each role, inline literal and formula as one."""
-    line = LINK.sub(r"\1", line)
-    tokens = len(ROLE.findall(line)) + len(INLINE_CODE.findall(ROLE.sub(" ", line)))
-    line = INLINE_CODE.sub(" ", ROLE.sub(" ", line))
-    tokens += len(INLINE_MATH.findall(line))
-    return tokens + len(WORD.findall(INLINE_MATH.sub(" ", line)))
+def count_words(text: str) -> int:
+    """The words of some prose, each role, inline literal and formula as one."""
+    text = LINK.sub(r"\1", text)
+    return len(ONE_WORD.findall(text)) + len(WORD.findall(ONE_WORD.sub(" ", text)))
 
 
-def markdown_size(markdown: str) -> Size:
-    """Words shown open and collapsed, and lines of code blocks, in one cell of prose."""
-    size = Size()
-    stack: list[tuple[str, str, bool]] = []  # (fence, kind, collapsed) of each open block
-    in_options = False
-    in_math = False
-    for line in markdown.splitlines():
-        stripped = line.strip()
-        collapsed = any(block[2] for block in stack)
-        kind = stack[-1][1] if stack else "prose"
-        if stack and stripped == stack[-1][0]:
-            stack.pop()
-            in_options = False
-            continue
-        if kind == "code":
-            if stripped:
-                if collapsed:
-                    size.hidden_code_lines += 1
-                else:
-                    size.code_lines += 1
-            continue
-        if kind == "math":
-            continue
-        opening = FENCE.match(stripped)
-        if opening:
-            info = opening.group("info")
-            directive = re.fullmatch(r"\{([\w:-]+)\}", info)
-            name = directive.group(1) if directive else ""
-            if not directive:
-                block = "code"
-            elif name in {"math", "code-block", "code"}:
-                block = "math" if name == "math" else "code"
-            else:
-                block = "prose"
-            stack.append((opening.group("fence"), block, collapsed or name == "dropdown"))
-            in_options = block == "prose"
-            continue
-        option = OPTION.match(stripped)
-        if in_options and option:
-            if option.group("key") == "class" and "dropdown" in option.group("value"):
-                stack[-1] = (stack[-1][0], stack[-1][1], True)
-            continue
-        in_options = False
-        if stripped.startswith("$$"):
-            if in_math or not (len(stripped) > 2 and stripped.endswith("$$")):
-                in_math = not in_math  # a fence opens or closes a display formula
-            continue
-        if in_math or LABEL.match(stripped) or stripped.startswith("<!--"):
-            continue
-        words = count_words(stripped.lstrip("#>*-+ ").rstrip())
-        if collapsed:
-            size.collapsed_words += words
-        else:
-            size.words += words
-    return size
-
-
-def code_size(cell: nbformat.NotebookNode) -> Size:
-    """The lines of a code cell, open or behind a click."""
-    lines = sum(1 for line in without_tab_line(cell.source).splitlines() if line.strip())
-    hidden = HIDDEN_TAGS & set(cell.metadata.get("tags", []))
+def code(text: str, hidden: bool) -> Size:
+    lines = sum(1 for line in text.splitlines() if line.strip())
     return Size(hidden_code_lines=lines) if hidden else Size(code_lines=lines)
 
 
-def split_sections(prose: str) -> list[tuple[str, str | None]]:
-    """A cell's prose cut where a section starts: (text, the section it opens, or None)."""
-    parts: list[tuple[str, str | None]] = []
-    start, section = 0, None
-    for match in SECTION.finditer(prose):
-        parts.append((prose[start : match.start()], section))
-        start, section = match.start(), match.group("heading") or match.group("solution")
-    parts.append((prose[start:], section))
-    return parts
+def markdown_parts(markdown: str, collapsed: bool = False) -> Iterator[tuple[str | None, Size]]:
+    """(the section a part opens, or None; its Size) for each block of some prose."""
+    tokens = MYST.parse(markdown)
+    for i, token in enumerate(tokens):
+        if token.type == "heading_open" and token.tag == "h2":
+            yield tokens[i + 1].content, Size()
+        elif token.type == "inline":
+            words = count_words(token.content)
+            yield None, Size(collapsed_words=words) if collapsed else Size(words=words)
+        elif token.type in ("fence", "colon_fence"):
+            name = DIRECTIVE.fullmatch(token.info.split(" ")[0].strip())
+            name, lines = name[1] if name else "", token.content.splitlines()
+            if name == "solution-start":
+                yield token.info.split()[-1], Size()
+            elif not name or name in ("code", "code-block"):
+                yield None, code(token.content, collapsed)
+            elif name != "math":
+                options = [OPTION.fullmatch(line.strip()) for line in lines]
+                start = next((i for i, o in enumerate(options) if not o), len(lines))
+                dropdown = any(o[1] == "class" and "dropdown" in o[2] for o in options[:start])
+                hidden = collapsed or dropdown or name == "dropdown"
+                yield from markdown_parts("\n".join(lines[start:]), hidden)
 
 
-def cell_views(cell: nbformat.NotebookNode, shared: bool) -> tuple[str, ...]:
-    """The frameworks whose readers see a code cell."""
-    frameworks = cell_frameworks(cell)
-    return FRAMEWORKS if shared and frameworks == (DEFAULT,) else frameworks
+def markdown_size(markdown: str) -> Size:
+    """Words shown open and collapsed, and lines of code blocks, in some prose."""
+    return sum((size for _, size in markdown_parts(markdown)), Size())
 
 
 def page_sizes(md: Path, sections: bool = False) -> dict[tuple[str, str], Size]:
     """(framework, section) -> Size for every view of a page; one section, "page", unless
-    `sections` splits it at each `##` heading."""
-    source = jupytext.read(md)
-    frameworks = FRAMEWORKS if is_multi_framework(source) else (DEFAULT,)
-    shared = pytorch_for_all(source)
-    sizes: dict[tuple[str, str], Size] = {}
-    current = dict.fromkeys(frameworks, "page")
-    for cell in source.cells:
-        for framework in frameworks:
-            if cell.cell_type == "code":
-                if framework not in cell_views(cell, shared):
-                    continue
-                size = code_size(cell)
-            elif cell.cell_type == "markdown":
-                prose = prose_for(cell.source, framework)
-                for part, section in split_sections(prose) if sections else [(prose, None)]:
-                    if section:
-                        current[framework] = section
-                    sizes.setdefault((framework, current[framework]), Size()).add(
-                        markdown_size(part)
-                    )
-                continue
-            else:
-                continue
-            sizes.setdefault((framework, current[framework]), Size()).add(size)
+    `sections` splits it at each `##` heading and solution."""
+    source = jupytext.read(md, fmt="md:myst")
+    views = fw.FRAMEWORKS if fw.is_multi_framework(source) else (fw.DEFAULT,)
+    everyone = fw.pytorch_for_all(source)  # a default cell is every view's
+    sizes = {(view, "page"): Size() for view in views}
+    current = dict.fromkeys(views, "page")
+    for cell, view in itertools.product(source.cells, views):
+        shown = fw.cell_frameworks(cell) if cell.cell_type == "code" else ()
+        if cell.cell_type == "markdown":
+            parts = list(markdown_parts(fw.prose_for(cell.source, view)))
+        elif view in shown or (everyone and shown == (fw.DEFAULT,)):
+            hidden = bool(HIDDEN_TAGS & set(cell.metadata.get("tags", [])))
+            parts = [(None, code(fw.without_tab_line(cell.source), hidden))]
+        else:
+            continue
+        for section, size in parts:
+            current[view] = section if sections and section else current[view]
+            sizes[view, current[view]] = sizes.get((view, current[view]), Size()) + size
     return sizes
-
-
-def report(md: Path, sections: bool = False) -> str:
-    """A table of every view's counts, for people to read."""
-    rows = [
-        f"{display_path(md)}",
-        f"  {'view':<11} {'section':<44} {'words':>6} {'collapsed':>9} {'code':>5} {'hidden':>6}",
-    ]
-    for (framework, section), size in page_sizes(md, sections).items():
-        rows.append(
-            f"  {framework:<11} {section[:44]:<44} {size.words:>6} {size.collapsed_words:>9} "
-            f"{size.code_lines:>5} {size.hidden_code_lines:>6}"
-        )
-    return "\n".join(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     for page in args.pages:
         if not page.is_file():
             parser.error(f"pages: {page} is not a file; expected a page such as book/intro.md")
-        print(report(page.resolve(), args.sections))
+        print(display_path(page.resolve()))
+        print(ROW.format("view", "section", "words", "collapsed", "code", "hidden"))
+        for (framework, section), size in page_sizes(page.resolve(), args.sections).items():
+            print(ROW.format(framework, section[:44], *astuple(size)))
     return 0
 
 

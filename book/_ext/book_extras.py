@@ -277,22 +277,23 @@ def share_figure_numbers(app: Sphinx, env: BuildEnvironment) -> list[str]:
 
     A page written in four frameworks holds each figure four times, as `name`, `name-jax`,
     `name-tensorflow` and `name-mxnet`; Sphinx would number them 1 to 4. The reader sees one
-    of them, and the prose refers to it, so they share one number, and figures count on.
+    of them, and the prose refers to it, so they share one number, and figures count on
+    across the book, in reading order (the order of `env.toc_fignumbers`).
     """
     # Sphinx compares its fresh numbers with the stored ones to find the pages to write again:
     # it must find its own numbers there (restore_figure_numbers), or it writes them every time
     setattr(env, RAW_NUMBERS, copy.deepcopy(env.toc_fignumbers))
     suffixes = tuple(f"-{name}" for name in FRAMEWORKS[1:])
+    counters: dict[tuple, int] = {}  # (kind, section number) -> the last number given
     for numbers in env.toc_fignumbers.values():
-        figures = numbers.get("figure")
-        if not figures or not any(key.endswith(suffixes) for key in figures):
-            continue
-        shared: dict[str, tuple[int, ...]] = {}
-        for key, number in sorted(figures.items(), key=lambda item: item[1]):
-            base = next((key.removesuffix(s) for s in suffixes if key.endswith(s)), key)
-            if base not in shared:
-                shared[base] = (*number[:-1], len(shared) + 1)
-            figures[key] = shared[base]
+        for kind, figures in numbers.items():
+            shared: dict[str, tuple[int, ...]] = {}
+            for key, number in sorted(figures.items(), key=lambda item: item[1]):
+                base = next((key.removesuffix(s) for s in suffixes if key.endswith(s)), key)
+                if base not in shared:
+                    counters[kind, number[:-1]] = counters.get((kind, number[:-1]), 0) + 1
+                    shared[base] = (*number[:-1], counters[kind, number[:-1]])
+                figures[key] = shared[base]
     return []
 
 

@@ -53,7 +53,12 @@ document.head.append(stylesheet);
  */
 function drawnLike(area, preview, patience = 10_000) {
   const selectors = [...preview.querySelectorAll(".widget-vbox > .jupyter-widgets")].map(
-    (panel) => [...panel.classList].map((name) => `.${CSS.escape(name)}`).join(""),
+    // the preview's own class aside: the live element is an anywidget without it
+    (panel) =>
+      [...panel.classList]
+        .filter((name) => name !== "jupyter-widgets")
+        .map((name) => `.${CSS.escape(name)}`)
+        .join(""),
   );
   const drawn = () =>
     selectors.every((selector) => area.querySelector(selector)?.childElementCount > 0);

@@ -1,6 +1,5 @@
-"""The book tier's browser: pytest-playwright's, launched from Debian's Chromium (never a
-downloaded one), with contexts that serve the built book at `BOOK`, refuse every other request,
-record what the pages log, and record the explorer's drawings."""
+"""The book tier's browser (pytest-playwright's, Debian's Chromium): contexts serve the built book
+at `BOOK`, refuse every other request, log what the pages report, and record the explorer."""
 
 from __future__ import annotations
 
@@ -8,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tools.explorer_page import BOOK, RECORD_DRAWINGS, watch
+from tools.explorer_page import BOOK, RECORD_DRAWINGS, explorer, watch
+
+
+@pytest.fixture(scope="session")
+def sphinx_environment(built_book: Path) -> Path:
+    """The session build's pickled Sphinx environment, for tests of what the build read."""
+    return built_book.parent / ".doctrees" / "environment.pickle"
 
 
 @pytest.fixture(scope="session")
@@ -24,10 +29,13 @@ def context(context, built_book: Path):
     return context
 
 
-def in_mode(page, mode: str):
-    """The page with the colour mode a reader chose: the theme keeps it in localStorage
-    ("mode": light, dark or auto) and sets `data-theme` on <html> from it before drawing."""
+def open_page(page, path: str, mode: str = "light", until: str = "load"):
+    """Open a page of the book in the colour mode a reader chose (the theme keeps it in
+    localStorage); a page with widgets once its live explorer has drawn."""
     page.context.add_init_script(f"localStorage.setItem('mode', '{mode}')")
+    page.goto(path, wait_until=until)
+    if page.locator("script[type*=widget-view]").count():
+        explorer(page)
     return page
 
 

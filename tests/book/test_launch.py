@@ -19,7 +19,6 @@ REPOSITORY = config()["repository"]
 
 @pytest.mark.parametrize("md", toc_notebooks(), ids=lambda p: p.name)
 def test_every_launched_notebook_opens_with_its_hidden_setup_cell(md):
-    """What readers launch (`notebooks/`) opens with its framework's setup cell, folded."""
     for framework in launched_frameworks(md):
         notebook = nbformat.read(ROOT / "notebooks" / derived_notebook(md, framework).name, 4)
         first = next(cell for cell in notebook.cells if cell.cell_type == "code")
@@ -30,25 +29,21 @@ def test_every_launched_notebook_opens_with_its_hidden_setup_cell(md):
 
 
 def test_classroom_zip_holds_every_notebook_and_links(tmp_path):
-    path = tmp_path / "classroom.zip"
-    classroom.build(path)
+    classroom.build(tmp_path / "classroom.zip")
     exported = [f"notebooks/{page.stem}.ipynb" for page in toc_pages()]
     notebooks = [notebook for notebook in exported if (ROOT / notebook).is_file()]
     assert len(notebooks) >= 3
-    names = [
-        f"{number:02d}-{page.removeprefix('notebooks/')}"
-        for number, page in enumerate(notebooks, 1)
-    ]
-    with zipfile.ZipFile(path) as archive:
+    names = [f"{k:02d}-{page.removeprefix('notebooks/')}" for k, page in enumerate(notebooks, 1)]
+    with zipfile.ZipFile(tmp_path / "classroom.zip") as archive:
         assert archive.namelist() == [*names, "README.txt"]
         for name, notebook in zip(names, notebooks, strict=True):
             assert archive.read(name) == (ROOT / notebook).read_bytes()
         readme = archive.read("README.txt").decode()
     repo, branch = REPOSITORY["url"].removeprefix("https://github.com/"), REPOSITORY["branch"]
+    blob = f"{repo}/blob/{branch}"
     blocks = [
-        f"{name}\n  Colab: https://colab.research.google.com/github/{repo}/blob/{branch}/{page}\n"
-        f"  SageMaker Studio Lab: https://studiolab.sagemaker.aws/import/github/{repo}/blob/"
-        f"{branch}/{page}\n"
+        f"{name}\n  Colab: https://colab.research.google.com/github/{blob}/{page}\n"
+        f"  SageMaker Studio Lab: https://studiolab.sagemaker.aws/import/github/{blob}/{page}\n"
         for name, page in zip(names, notebooks, strict=True)
     ]
     positions = [readme.find(block) for block in blocks]

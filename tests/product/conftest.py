@@ -1,7 +1,5 @@
 """Helpers shared by the tests of d2lsave's behaviour."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 
 import torch

@@ -1,15 +1,6 @@
-"""`d2lsave.<framework>`: each framework's saved code, checked in that framework's environment.
-
-The same promises as the PyTorch package: named errors for bad arguments, reproducible seeded
-data and shuffles, d2l's shapes, the first examples the chapter prints; and `from d2lsave import
-<framework>` imports no other framework. Each check runs in a fresh process of the framework's
-own Python (its `environment` in d2lsetup.FRAMEWORKS), and again on the newest Python the
-framework runs on: the frameworks Colab ships in the Colab-like environment (Python 3.13,
-Colab's versions, with d2l 1.0.3 as this environment installed it, unchanged). MXNet 1.9.1 has
-no newer Python than 3.11: it needs numpy < 1.24, which has no wheels for Python 3.12 or later.
-"""
-
-from __future__ import annotations
+"""`d2lsave.<framework>` in each framework's own Python, and on Colab's Python 3.13 where Colab
+ships the framework (MXNet 1.9.1 needs numpy < 1.24: no Python past 3.11); and what each
+framework's executed chapter shows, against what d2l's original section printed."""
 
 import importlib.util
 import json
@@ -20,43 +11,55 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from d2lsetup import FRAMEWORKS
+from d2lsetup import DEFAULT, FRAMEWORKS, setup_cell
 from tests.conftest import ROOT
 from tools import colab_smoke
 from tools.frameworks import derived_notebook
 
-pytestmark = pytest.mark.processes
 CHAPTER = ROOT / "book" / "synthetic-regression-data.md"
-# A framework's own package, listed first among its packages, names its d2lsave module too.
 MODULES = {name: framework.module for name, framework in FRAMEWORKS.items()}
-# What importing a module may bring in besides its own framework: d2l's JAX module reads data
-# with TensorFlow, and TensorFlow's Keras 3 imports JAX where JAX is installed.
+# d2l's JAX module reads data with TensorFlow; TensorFlow's Keras 3 imports JAX where installed
 ALSO = {"jax": {"tensorflow"}, "tensorflow": {"jax"}}
 PAGE_CELLS = ("data = SyntheticRegressionData(", "default = SyntheticRegressionData(")
 NEWEST = "3.13"  # Colab's
+# JAX: the module leaves JAX's default derivation of random bits alone, and seeding TensorFlow's
+# global stream leaves a seeded epoch order alone.
+EXTRA = {
+    "jax": {
+        "before": "import jax, tensorflow; flag = jax.config.jax_threefry_partitionable",
+        "between": "tensorflow.random.set_seed(1)",
+        "after": "results['flag kept'] = flag == jax.config.jax_threefry_partitionable",
+    }
+}
+# d2l's first example under d2l's defaults (no seed), as the original printed it; MXNet's needs
+# a process whose global stream nothing has drawn from yet: the top of Going Further
+ORIGINAL = {
+    "jax": (CHAPTER, "[-0.86997527 -3.2320356 ]", "[13.438176]"),
+    "mxnet": (ROOT / "book" / "going-further.md", "[2.2122064 1.1630787]", "[4.684836]"),
+}
 
 CHECKS = """
 import contextlib, io, json, sys
+{before}
 from d2lsave import {module} as d2lsave
 import numpy
 
+SyntheticRegressionData = S = d2lsave.SyntheticRegressionData
 results = {{"python": "%d.%d" % sys.version_info[:2]}}
-for name, kwargs in [("noise", dict(noise=-0.1)), ("batch_size", dict(batch_size=0)),
-                     ("num_train", dict(num_train=1.5)), ("w", dict(w=[]))]:
+for name, value in [("noise", -0.1), ("batch_size", 0), ("num_train", 1.5), ("w", [])]:
     try:
-        d2lsave.SyntheticRegressionData(**dict(dict(w=[2, -3.4], b=4.2, seed=0), **kwargs))
+        S(**dict(dict(w=[2, -3.4], b=4.2, seed=0), **{{name: value}}))
         results[name] = None
     except (TypeError, ValueError) as err:
         results[name] = str(err)
-
-first, second, other = (d2lsave.SyntheticRegressionData(w=[2, -3.4], b=4.2, seed=seed)
-                        for seed in (7, 7, 8))
-results["same data"] = bool(numpy.array_equal(numpy.asarray(first.y), numpy.asarray(second.y)))
-results["other seed differs"] = not numpy.array_equal(numpy.asarray(first.y),
-                                                      numpy.asarray(other.y))
-batches = [[numpy.asarray(y).tolist() for _, y in data.train_dataloader()]
-           for data in (first, second)]
-results["same order"] = batches[0] == batches[1]
+first, second, other = (S(w=[2, -3.4], b=4.2, seed=seed) for seed in (7, 7, 8))
+labels = lambda data: numpy.asarray(data.y)
+results["same data"] = bool(numpy.array_equal(labels(first), labels(second)))
+results["other seed differs"] = not numpy.array_equal(labels(first), labels(other))
+order = lambda data: [numpy.asarray(y).tolist() for _, y in data.train_dataloader()]
+batches = [order(first)]
+{between}
+results["same order"] = batches[0] == order(second)
 X, y = next(iter(first.train_dataloader()))
 results["shapes"] = [list(numpy.asarray(X).shape), list(numpy.asarray(y).shape)]
 results["batches"] = len(list(first.train_dataloader()))
@@ -64,74 +67,67 @@ results["frameworks imported"] = sorted(name for name in {modules!r} if name in 
 
 for source in {imports!r}:
     exec(source)
-SyntheticRegressionData = d2lsave.SyntheticRegressionData
 results["page"] = []
 for source in {page_cells!r}:
     with contextlib.redirect_stdout(io.StringIO()) as printed:
         exec(source)
     results["page"].append(printed.getvalue())
+{after}
 print(json.dumps(results))
 """
 
 
-def python_of(framework: str) -> Path:
-    return ROOT / FRAMEWORKS[framework].environment / "bin" / "python"
+def code_cells(framework: str, page: Path = CHAPTER) -> list:
+    notebook = nbformat.read(derived_notebook(page, framework), as_version=4)
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def text_outputs(framework: str, page: Path = CHAPTER) -> list[str]:
+    return [
+        output["text"] if output.get("output_type") == "stream" else output["data"]["text/plain"]
+        for cell in code_cells(framework, page)
+        for output in cell.outputs
+        if output.get("output_type") == "stream" or "text/plain" in output.get("data", {})
+    ]
 
 
 def chapter_cells(framework: str) -> tuple[list[str], list[tuple[str, str]]]:
-    """The chapter's import cells, as its readers run them, and (source, what it printed) of
-    its cells that print the first examples. Cells that set flags are left out: JAX's page
-    sets the older Threefry derivation, and the module must print the same without it."""
-    notebook = nbformat.read(derived_notebook(CHAPTER, framework), as_version=4)
-    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
-    first = next(i for i, source in enumerate(code) if source.startswith(PAGE_CELLS))
-    imports = [source for source in code[:first] if source.startswith(("import ", "from "))]
+    """The chapter's import cells, and (source, what it printed) of the cells printing the first
+    examples. Cells that set flags are left out: the module must print the same without them."""
+    cells = code_cells(framework)
+    first = next(i for i, cell in enumerate(cells) if cell.source.startswith(PAGE_CELLS))
+    imports = [
+        cell.source for cell in cells[:first] if cell.source.startswith(("import ", "from "))
+    ]
     printed = [
         (cell.source, "".join(o.text for o in cell.outputs if o.get("name") == "stdout"))
-        for cell in notebook.cells
-        if cell.cell_type == "code" and cell.source.startswith(PAGE_CELLS)
+        for cell in cells
+        if cell.source.startswith(PAGE_CELLS)
     ]
     return imports, printed
 
 
-def colab_like_python(tmp: Path) -> tuple[Path, dict[str, str]]:
-    """The Colab-like environment's Python, and variables that let it import d2l 1.0.3 as
-    this environment installed it (the environment itself holds neither d2l nor d2lsave,
-    and is left so; d2lsave comes from this checkout, the working directory)."""
-    try:
-        venv = colab_smoke.prepare()
-    except colab_smoke.NoPython as missing:
-        pytest.skip(str(missing))
-    (tmp / "d2l").symlink_to(Path(importlib.util.find_spec("d2l").origin).parent)
-    return venv / "bin" / "python", {"PYTHONPATH": str(tmp)}
-
-
-def run_json(python: Path, code: str, variables: dict[str, str] | None = None) -> dict:
-    """The JSON that `code` prints last, run by `python` in the repository."""
-    result = subprocess.run(
-        [str(python), "-c", code],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env=os.environ | (variables or {}),
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-RUNS = [pytest.param((framework, "own"), id=framework) for framework in FRAMEWORKS] + [
-    pytest.param((framework, NEWEST), id=f"{framework}-python{NEWEST}", marks=pytest.mark.colab)
-    for framework in colab_smoke.COLAB_FRAMEWORKS
-]
-
-
-@pytest.fixture(scope="module", params=RUNS)
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param((framework, "own"), id=framework) for framework in FRAMEWORKS]
+    + [
+        pytest.param((framework, NEWEST), id=f"{framework}-python{NEWEST}", marks=pytest.mark.colab)
+        for framework in colab_smoke.COLAB_FRAMEWORKS
+    ],
+)
 def checked(request, tmp_path_factory) -> tuple[str, dict]:
+    """Run CHECKS in the framework's own Python, or in the Colab-like one with d2l 1.0.3 as
+    this environment installed it (d2lsave comes from this checkout, the working directory)."""
     framework, where = request.param
-    python, variables = python_of(framework), {}
+    python, variables = ROOT / FRAMEWORKS[framework].environment / "bin" / "python", {}
     if where == NEWEST:
-        python, variables = colab_like_python(tmp_path_factory.mktemp("d2l"))
+        try:
+            python = colab_smoke.prepare() / "bin" / "python"
+        except colab_smoke.NoPython as missing:
+            pytest.skip(str(missing))
+        tmp = tmp_path_factory.mktemp("d2l")
+        (tmp / "d2l").symlink_to(Path(importlib.util.find_spec("d2l").origin).parent)
+        variables = {"PYTHONPATH": str(tmp)}
     if not python.exists():
         pytest.fail(f"{python} is missing: `make env` creates it")
     imports, printed = chapter_cells(framework)
@@ -140,68 +136,63 @@ def checked(request, tmp_path_factory) -> tuple[str, dict]:
         modules=sorted(MODULES.values()),
         imports=imports,
         page_cells=[source for source, _ in printed],
+        **EXTRA.get(framework, dict.fromkeys(EXTRA["jax"], "")),
     )
-    results = run_json(python, code, variables)
-    if where == NEWEST:
-        assert results["python"] == NEWEST, results["python"]
+    run = {"capture_output": True, "text": True, "cwd": ROOT, "env": os.environ | variables}
+    result = subprocess.run([python, "-c", code], **run)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(result.stdout.strip().splitlines()[-1])
+    assert where != NEWEST or results["python"] == NEWEST, results["python"]
     return framework, results
 
 
-def test_bad_arguments_get_errors_that_name_them(checked):
+@pytest.mark.processes
+def test_the_module_keeps_the_packages_promises(checked):
+    """Named errors, reproducible seeded data and shuffles, d2l's shapes, no other framework
+    imported, and the first examples the chapter prints."""
     framework, results = checked
     for name in ("noise", "batch_size", "num_train", "w"):
         assert results[name] is not None, f"{framework}: {name} was accepted"
         assert results[name].startswith(f"{name} must be"), results[name]
-
-
-def test_seeded_data_and_shuffles_are_reproducible_with_d2l_shapes(checked):
-    framework, results = checked
     assert results["same data"] and results["same order"], framework
     assert results["other seed differs"], framework
-    assert results["shapes"] == [[32, 2], [32, 1]], framework
-    assert results["batches"] == 32, framework
-
-
-def test_a_framework_module_imports_no_other_framework(checked):
-    framework, results = checked
+    assert results["shapes"] == [[32, 2], [32, 1]] and results["batches"] == 32, framework
     imported = set(results["frameworks imported"])
     assert MODULES[framework] in imported
     assert imported - {MODULES[framework]} <= ALSO.get(framework, set()), framework
-
-
-def test_seeded_data_is_what_the_chapter_prints(checked):
-    framework, results = checked
     printed = chapter_cells(framework)[1]
     assert printed, f"{framework}: no cell of the chapter prints its first example"
     assert results["page"] == [stored for _, stored in printed], framework
+    assert framework not in EXTRA or results["flag kept"], framework
 
 
-JAX_WITHOUT_THE_PAGE = """
-import json
-import jax
-import numpy
-import tensorflow as tf
-from d2lsave import jax as d2lsave
-
-flag = jax.config.jax_threefry_partitionable
-data = d2lsave.SyntheticRegressionData(w=[2, -3.4], b=4.2, seed=0)
-first = d2lsave.SyntheticRegressionData(w=[2, -3.4], b=4.2, seed=7)
-second = d2lsave.SyntheticRegressionData(w=[2, -3.4], b=4.2, seed=7)
-plain = [numpy.asarray(y).tolist() for _, y in first.train_dataloader()]
-tf.random.set_seed(1)  # other code seeds TensorFlow's global stream
-after = [numpy.asarray(y).tolist() for _, y in second.train_dataloader()]
-print(json.dumps({"first example": numpy.asarray(data.X[0]).tolist(),
-                  "flag before": flag, "flag after": jax.config.jax_threefry_partitionable,
-                  "same order": plain == after}))
-"""
+@pytest.mark.parametrize("framework", sorted(ORIGINAL))
+def test_the_default_path_prints_the_originals_first_example(framework):
+    page, features, label = ORIGINAL[framework]
+    texts = text_outputs(framework, page)
+    matching = [text for text in texts if features in text and "match: True" in text]
+    assert matching, f"{framework}: no output shows {features} and a match"
+    assert any(label in text for text in texts)
 
 
-def test_jax_module_draws_what_the_page_prints_without_the_pages_flag():
-    """In a fresh process that sets no JAX flag: the page prints [-0.870, -3.232] for seed 0
-    (d2l's book too), whatever JAX's default derivation of random bits, and importing or using
-    the module leaves that default alone; the same seed gives the same epoch order, whatever
-    other code seeds TensorFlow."""
-    results = run_json(python_of("jax"), JAX_WITHOUT_THE_PAGE)
-    assert results["first example"] == pytest.approx([-0.86997527, -3.2320356], rel=1e-6)
-    assert results["flag before"] == results["flag after"]
-    assert results["same order"]
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_the_originals_shapes_and_length_hold(framework):
+    texts = text_outputs(framework)
+    X_shape, y_shape = "(32, 2)", "(32, 1)"
+    if framework == DEFAULT:  # PyTorch prints a torch.Size, the others a tuple
+        X_shape, y_shape = "torch.Size([32, 2])", "torch.Size([32, 1])"
+    assert any(f"X shape: {X_shape}" in text for text in texts), framework
+    assert any(f"y shape: {y_shape}" in text for text in texts), framework
+    assert "32" in [text.strip() for text in texts], f"{framework}: no loader length of 32"
+
+
+@pytest.mark.processes
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_the_first_cell_installs_nothing_in_the_frameworks_own_environment(framework):
+    venv = ROOT / FRAMEWORKS[framework].environment
+    before = colab_smoke.distributions(venv)
+    result = subprocess.run(
+        [venv / "bin" / "python", "-c", setup_cell(framework)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Installing" not in result.stdout and colab_smoke.distributions(venv) == before

@@ -1,7 +1,5 @@
 """SyntheticRegressionData, as imported from the generated d2lsave package."""
 
-from __future__ import annotations
-
 import hashlib
 import math
 import re
@@ -28,19 +26,15 @@ def _sorted(rows: torch.Tensor) -> torch.Tensor:
     return rows[torch.argsort(rows[:, -1])]
 
 
-def test_shapes_splits_and_saved_hyperparameters():
+def test_shapes_splits_hyperparameters_and_labels():
     data = make(num_train=7, num_val=5, w=[1.0, 2.0, 3.0], noise=0.5, batch_size=3)
     assert data.X.shape == (12, 3) and data.y.shape == (12, 1)
     assert sum(len(X) for X, _ in data.train_dataloader()) == 7
     assert sum(len(X) for X, _ in data.val_dataloader()) == 5
     assert (data.noise, data.batch_size, data.num_train, data.num_val) == (0.5, 3, 7, 5)
-    assert data.hparams["seed"] == 0
-    assert len(list(make(num_val=0).val_dataloader())) == 0
-
-
-def test_labels_follow_the_linear_model():
-    data = make(noise=0.0)
-    torch.testing.assert_close(data.y, data.X @ W.reshape(-1, 1) + 4.2)
+    assert data.hparams["seed"] == 0 and len(list(make(num_val=0).val_dataloader())) == 0
+    clean = make(noise=0.0)
+    torch.testing.assert_close(clean.y, clean.X @ W.reshape(-1, 1) + 4.2)
     noisy = make(noise=0.01, num_train=20_000, num_val=0)
     residual = noisy.y - (noisy.X @ W.reshape(-1, 1) + 4.2)
     assert residual.std().item() == pytest.approx(0.01, rel=0.05)
@@ -57,43 +51,32 @@ def test_a_training_epoch_yields_every_example_once(batch_size):
     assert not torch.equal(rows, joined(data.train_dataloader()))  # and differently next epoch
 
 
-def test_validation_order_is_fixed_and_stored_order():
-    data = make()
+def test_validation_keeps_the_stored_order_and_training_ends_in_a_partial_batch():
+    data = make(batch_size=32)
     first, second = joined(data.val_dataloader()), joined(data.val_dataloader())
     assert torch.equal(first, second)
     assert torch.equal(first, torch.cat([data.X, data.y], dim=1)[data.num_train :])
-
-
-def test_the_last_partial_batch_and_drop_last():
-    data = make(batch_size=32)
     sizes = [len(X) for X, _ in data.train_dataloader()]
     assert len(data.train_dataloader()) == len(sizes) == math.ceil(1000 / 32) == 32
     assert sizes[-1] == 1000 - 31 * 32 == 8
-    rows = slice(0, data.num_train)
-    dropped = data.get_tensorloader((data.X, data.y), True, rows, drop_last=True)
+    dropped = data.get_tensorloader((data.X, data.y), True, slice(0, 1000), drop_last=True)
     assert len(dropped) == 31 and {len(X) for X, _ in dropped} == {32}
 
 
-def test_same_seed_same_data_and_same_batches():
+def test_same_seed_same_data_and_batches_whatever_the_global_random_state():
+    torch.manual_seed(99)
+    before = torch.get_rng_state()
     a, b = make(seed=123), make(seed=123)
     assert torch.equal(a.X, b.X) and torch.equal(a.y, b.y)
+    joined(a.val_dataloader())  # validation reads move no training shuffle
     for _ in range(2):  # two epochs
         assert torch.equal(joined(a.train_dataloader()), joined(b.train_dataloader()))
+    assert torch.equal(before, torch.get_rng_state())
     assert not torch.equal(make(seed=124).X, a.X)
     assert torch.equal(make(seed=torch.Generator().manual_seed(5)).X, make(seed=5).X)
 
 
-def test_a_seeded_dataset_leaves_the_global_random_state_and_its_training_order_alone():
-    """Neither the global stream nor validation reads move a seeded dataset's shuffles."""
-    torch.manual_seed(99)
-    before = torch.get_rng_state()
-    a, b = make(seed=8), make(seed=8)
-    joined(a.val_dataloader())
-    assert torch.equal(joined(a.train_dataloader()), joined(b.train_dataloader()))
-    assert torch.equal(before, torch.get_rng_state())
-
-
-def test_without_a_seed_it_reproduces_d2l():
+def test_without_a_seed_it_reproduces_d2l_and_trains_with_d2l_trainer():
     torch.manual_seed(2024)
     ours = SyntheticRegressionData(w=torch.tensor([2, -3.4]), b=4.2)
     torch.manual_seed(2024)
@@ -103,14 +86,10 @@ def test_without_a_seed_it_reproduces_d2l():
     first = joined(SyntheticRegressionData(w=W, b=4.2).train_dataloader())
     torch.manual_seed(7)
     assert torch.equal(first, joined(SyntheticRegressionData(w=W, b=4.2).train_dataloader()))
-
-
-def test_it_trains_with_d2l_trainer():
     torch.manual_seed(0)
-    data = SyntheticRegressionData(w=W, b=4.2, seed=0)
     model = d2l.LinearRegression(lr=0.03)
     model.board.display = False
-    d2l.Trainer(max_epochs=3).fit(model, data)
+    d2l.Trainer(max_epochs=3).fit(model, SyntheticRegressionData(w=W, b=4.2, seed=0))
     w, b = model.get_w_b()
     torch.testing.assert_close(w.reshape(-1), W, atol=0.02, rtol=0)
     assert abs(b.item() - 4.2) < 0.02
@@ -126,7 +105,7 @@ DIGEST = (
 def test_data_is_identical_across_processes():
     script = f"import hashlib, torch; from d2lsave import SyntheticRegressionData as S; {DIGEST}"
     there = subprocess.run(
-        [sys.executable, "-c", script + "; print(digest.hexdigest())"],
+        [sys.executable, "-c", f"{script}; print(digest.hexdigest())"],
         capture_output=True,
         text=True,
         check=True,

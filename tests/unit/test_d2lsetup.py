@@ -4,81 +4,61 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 import d2lsetup
 
 
-class Pip:
-    """Stands in for pip: records each call and the constraints file it was given."""
+def install(monkeypatch, framework: str, installed: dict[str, str]) -> list[tuple[list, str]]:
+    """Run `install_missing` on a runtime that has `installed`: each pip call with the text of
+    the constraints file it was given."""
+    calls = []
 
-    def __init__(self):
-        self.calls: list[list[str]] = []
-        self.constraints: list[str] = []
+    def pip(arguments: list[str]) -> None:
+        calls.append((arguments, Path(arguments[arguments.index("-c") + 1]).read_text()))
 
-    def __call__(self, arguments: list[str]) -> None:
-        self.calls.append(arguments)
-        self.constraints.append(Path(arguments[arguments.index("-c") + 1]).read_text())
-
-
-def runtime(monkeypatch, installed: dict[str, str]) -> Pip:
     monkeypatch.setattr(d2lsetup, "installed_versions", lambda: dict(installed))
-    return Pip()
+    assert d2lsetup.install_missing(framework, run=pip) is None  # the setup cell shows nothing
+    return calls
 
 
 def test_a_runtime_that_has_everything_gets_no_install(monkeypatch):
     everything = {name: "1.0" for name in [*d2lsetup.PACKAGES["pytorch"], "d2l"]}
-    pip = runtime(monkeypatch, everything)
-    assert d2lsetup.install_missing("pytorch", run=pip) is None  # the setup cell shows nothing
-    assert pip.calls == []
+    assert install(monkeypatch, "pytorch", everything) == []
 
 
 def test_only_the_missing_packages_are_installed_and_the_rest_held_exactly(monkeypatch):
     installed = {name: "1.0" for name in d2lsetup.PACKAGES["pytorch"] if name != "torch"}
     installed |= {"numpy": "1.26.4+local", "pip": "24.0", "setuptools": "65.5.0"}
-    pip = runtime(monkeypatch, installed)
-    d2lsetup.install_missing("pytorch", run=pip)
-    (first, second) = pip.calls
+    (first, held), (second, _) = install(monkeypatch, "pytorch", installed)
     assert first[-1] == "torch==2.14.1" and "--no-deps" not in first
     assert second[-2:] == ["--no-deps", "d2l==1.0.3"]
-    held = set(pip.constraints[0].splitlines())
-    assert "numpy===1.26.4+local" in held
-    assert not any(line.startswith(("pip=", "setuptools=")) for line in held)
+    assert "numpy===1.26.4+local" in held.splitlines()
+    assert not any(line.startswith(("pip=", "setuptools=")) for line in held.splitlines())
 
 
 def test_the_cpu_build_of_tensorflow_counts_as_tensorflow(monkeypatch):
-    monkeypatch.setattr(
-        d2lsetup.importlib.metadata, "distributions", lambda: [FakeDist("tensorflow_cpu", "2.20")]
-    )
+    dist = SimpleNamespace(metadata={"Name": "tensorflow_cpu"}, version="2.20")
+    monkeypatch.setattr(d2lsetup.importlib.metadata, "distributions", lambda: [dist])
     assert d2lsetup.installed_versions()["tensorflow"] == "2.20"
 
 
-class FakeDist:
-    def __init__(self, name: str, version: str):
-        self.metadata = {"Name": name}
-        self.version = version
-
-
-def test_an_unknown_framework_is_named_with_the_ones_accepted():
-    with pytest.raises(ValueError, match=r"framework='torch': expected one of 'pytorch', 'jax'"):
-        d2lsetup.missing("torch", {})
-
-
 def test_mxnet_on_a_new_python_stops_before_installing_and_says_where_it_runs(monkeypatch):
-    pip = runtime(monkeypatch, {"numpy": "2.4.6"})
+    calls = []
+    monkeypatch.setattr(d2lsetup, "installed_versions", lambda: {"numpy": "2.4.6"})
     monkeypatch.setattr(sys, "version_info", (3, 13, 0))
     with pytest.raises(RuntimeError, match=r"Python 3\.13 and\s+numpy 2\.4\.6") as stop:
-        d2lsetup.install_missing("mxnet", run=pip)
+        d2lsetup.install_missing("mxnet", run=calls.append)
     assert "requirements-mxnet.txt" in str(stop.value) and "python3.11 -m venv" in str(stop.value)
-    assert pip.calls == []
+    assert calls == []
 
 
 def test_mxnet_where_it_runs_installs_what_is_missing(monkeypatch):
-    pip = runtime(monkeypatch, {"numpy": "1.23.5"})
     monkeypatch.setattr(sys, "version_info", (3, 11, 9))
-    d2lsetup.install_missing("mxnet", run=pip)
-    assert "mxnet==1.9.1" in [spec for call in pip.calls for spec in call]
+    calls = install(monkeypatch, "mxnet", {"numpy": "1.23.5"})
+    assert "mxnet==1.9.1" in [spec for call, _ in calls for spec in call]
 
 
 def test_glue_outside_the_book_shows_the_value(monkeypatch):
@@ -98,6 +78,10 @@ def test_each_setup_cell_installs_the_book_then_its_framework(framework):
     assert cell.endswith(f'install_missing("{framework}")')
 
 
-def test_a_setup_cell_for_an_unknown_framework_names_the_ones_accepted():
-    with pytest.raises(ValueError, match="framework='torch': expected one of 'pytorch'"):
-        d2lsetup.setup_cell("torch")
+@pytest.mark.parametrize(
+    ("function", "arguments"),
+    [(d2lsetup.missing, ("torch", {})), (d2lsetup.setup_cell, ("torch",))],
+)
+def test_an_unknown_framework_is_named_with_the_ones_accepted(function, arguments):
+    with pytest.raises(ValueError, match=r"framework='torch': expected one of 'pytorch', 'jax'"):
+        function(*arguments)

@@ -1,241 +1,173 @@
-"""The exported notebooks (`notebooks/`, made by `make notebooks`): plain Markdown, same code."""
+"""The exported notebooks (`notebooks/`): plain Markdown, the same code, the glued values; and
+the exporter's conversions, from a small stand-in for Sphinx's environment of the book."""
 
 from __future__ import annotations
 
 import ast
-import json
 import re
-from pathlib import Path
+from dataclasses import replace
+from types import SimpleNamespace
 
 import nbformat
 import pytest
+from docutils import nodes
 from markdown_it import MarkdownIt
+from mdit_py_plugins.colon_fence import colon_fence_plugin
+from mdit_py_plugins.myst_blocks import myst_block_plugin
+from mdit_py_plugins.myst_role import myst_role_plugin
 
 import d2lsetup
 from tools import export
-from tools.book import toc_notebooks
+from tools.book import ROOT, config, toc_notebooks
 
 NOTEBOOKS = toc_notebooks()
-EXPORTS = {md: export.exported_path(md) for md in NOTEBOOKS}
-ROLE = re.compile(r"\{[A-Za-z][\w:.+-]*\}$")  # a role name right before a code span
-TARGET = re.compile(r"^\([^()\s]+\)=$")
-GLUE_ROLE = re.compile(r"\{glue:text\}`([^`:]+)(?::([^`]*))?`")
-COMMONMARK = MarkdownIt("commonmark")
+MYST = MarkdownIt("commonmark").use(myst_role_plugin).use(colon_fence_plugin)
+MYST.use(myst_block_plugin)
 
 
-def myst_leftovers(markdown: str) -> list[str]:
-    """The MyST constructs that a CommonMark renderer leaves as text in `markdown`.
-
-    A role renders as its name followed by a code span, a directive as a code block whose
-    language is in braces, a colon fence or a `(label)=` target as a paragraph of its own.
-    """
-    found = []
-    for token in COMMONMARK.parse(markdown):
-        if token.type == "fence" and token.info.strip().startswith("{"):
-            found.append(f"directive {token.info.strip()}")
-        if token.type != "inline":
-            continue
-        for line in token.content.splitlines():
-            if line.startswith(":::") or TARGET.match(line.strip()):
-                found.append(line)
-        children = token.children or []
-        for before, after in zip(children, children[1:], strict=False):
-            if (
-                before.type == "text"
-                and after.type == "code_inline"
-                and ROLE.search(before.content)
-            ):
-                found.append(f"role {ROLE.search(before.content)[0]}`{after.content}`")
-    return found
+def cells(path, kind="markdown") -> list:
+    return [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == kind]
 
 
-def markdown_cells(path: Path) -> list[str]:
-    return [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown"]
+def text(path) -> str:
+    return "\n".join(cell.source for cell in cells(path))
 
 
-def read(path: Path) -> nbformat.NotebookNode:
-    return nbformat.read(path, as_version=4)
+def myst(path) -> list[tuple[str, str]]:
+    """The MyST of a notebook's Markdown, as MyST's parser finds it: (role, content), and
+    (block type, info) for directives, colon fences and targets."""
+    blocks = [token for cell in cells(path) for token in MYST.parse(cell.source)]
+    inline = [child for token in blocks for child in token.children or []]
+    roles = [(token.meta["name"], token.content) for token in inline if token.type == "myst_role"]
+    kinds = ("colon_fence", "myst_target")
+    directives = [t for t in blocks if t.type in kinds or t.info.startswith("{")]
+    return roles + [(token.type, token.info) for token in directives]
 
 
 @pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.name)
-def test_no_myst_is_left_in_the_exported_markdown(md):
-    leftovers = [found for cell in markdown_cells(EXPORTS[md]) for found in myst_leftovers(cell)]
-    assert leftovers == []
+def test_the_exports_keep_the_code_and_outputs_and_no_myst(md):
+    assert myst(md.with_suffix(".ipynb")) and not myst(export.exported_path(md))
+    ours, book = cells(export.exported_path(md), "code"), cells(md.with_suffix(".ipynb"), "code")
+    assert [(c.source, c.outputs) for c in ours] == [(c.source, c.outputs) for c in book]
+    assert ours[0].source == d2lsetup.setup_cell() and "hide-cell" in ours[0].metadata["tags"]
+    assert ours[0].metadata["jupyter"]["source_hidden"] is True
 
 
-@pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.name)
-def test_the_check_finds_the_myst_of_the_book_notebooks(md):
-    """The check above can fail: the book's own notebooks are full of MyST."""
-    cells = markdown_cells(md.with_suffix(".ipynb"))
-    assert [found for cell in cells for found in myst_leftovers(cell)]
+def stored_glue(md) -> dict[str, str]:
+    outputs = [o for cell in cells(md.with_suffix(".ipynb"), "code") for o in cell.outputs]
+    scraps = [
+        (o.metadata.scrapbook, o.data) for o in outputs if "scrapbook" in o.get("metadata", {})
+    ]
+    return {s["name"]: data[s["mime_prefix"] + "text/plain"] for s, data in scraps}
 
 
-def _stored_glue(md: Path) -> dict[str, str]:
-    """The glued text/plain values a book notebook stores, by name."""
-    values = {}
-    for cell in read(md.with_suffix(".ipynb")).cells:
-        for output in cell.get("outputs", []):
-            scrapbook = output.get("metadata", {}).get("scrapbook", {})
-            if "name" in scrapbook:
-                key = scrapbook["mime_prefix"] + "text/plain"
-                values[scrapbook["name"]] = output["data"][key]
-    return values
-
-
-def _formatted(text: str, spec: str) -> str:
-    """A stored number formatted as its role asks: an integer stays one unless the spec
-    asks for a float."""
+def formatted(text: str, spec: str) -> str:
+    """A stored number as its role asks: an integer stays one unless the spec asks for a float;
+    a glued str is shown bare."""
     if not spec:
-        return ast.literal_eval(text) if text[:1] in "'\"" else text  # a glued str is shown bare
+        return ast.literal_eval(text) if text[:1] in "'\"" else text
     value = int(text) if re.fullmatch(r"-?\d+", text) else float(text)
     return format(float(value) if spec[-1] in "eEfFgG%" else value, spec)
 
 
 @pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_glued_number_appears_formatted(md):
-    stored = _stored_glue(md)
-    text = "\n".join(markdown_cells(EXPORTS[md]))
-    roles = [
-        r for cell in markdown_cells(md.with_suffix(".ipynb")) for r in GLUE_ROLE.findall(cell)
-    ]
-    missing = [(key, spec) for key, spec in roles if _formatted(stored[key], spec) not in text]
-    assert missing == []
+    stored, exported = stored_glue(md), text(export.exported_path(md))
+    roles = [c.partition(":")[::2] for n, c in myst(md.with_suffix(".ipynb")) if n == "glue:text"]
+    assert [(k, spec) for k, spec in roles if formatted(stored[k], spec) not in exported] == []
 
 
 def test_known_sentences_carry_their_glued_numbers():
-    md = NOTEBOOKS[0]
-    stored = _stored_glue(md)
-    text = " ".join(" ".join(markdown_cells(EXPORTS[md])).split())
+    stored = stored_glue(NOTEBOOKS[0])
+    exported = " ".join(text(export.exported_path(NOTEBOOKS[0])).split())
     noise = format(float(stored["first-noise"]), ".4f")
-    assert f"The first label sits {noise} from the noise-free value" in text
+    assert f"The first label sits {noise} from the noise-free value" in exported
     batches, last = stored["scratch-batches"], stored["scratch-last"]
-    assert f"That is {batches} minibatches, the last with only {last} examples" in text
-
-
-@pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.name)
-def test_code_cells_and_outputs_are_kept(md):
-    book = [c for c in read(md.with_suffix(".ipynb")).cells if c.cell_type == "code"]
-    ours = [c for c in read(EXPORTS[md]).cells if c.cell_type == "code"]
-    assert [(c.source, c.outputs) for c in ours] == [(c.source, c.outputs) for c in book]
-    setup = ours[0]
-    assert setup.source == d2lsetup.setup_cell() and "hide-cell" in setup.metadata["tags"]
-    assert setup.metadata["jupyter"]["source_hidden"] is True
-
-
-def _solution_labels(md: Path) -> list[str]:
-    text = "\n".join(markdown_cells(md.with_suffix(".ipynb")))
-    return re.findall(r"^```\{solution(?:-start)?\}\s*(\S+)", text, re.M)
-
-
-def _dropdowns(md: Path) -> int:
-    return "\n".join(markdown_cells(md.with_suffix(".ipynb"))).count(":class: dropdown")
+    assert f"That is {batches} minibatches, the last with only {last} examples" in exported
 
 
 @pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_solution_and_answer_is_collapsed(md):
-    notebook = read(EXPORTS[md])
+    book = text(md.with_suffix(".ipynb"))
+    notebook = nbformat.read(export.exported_path(md), as_version=4)
     markdown = [c for c in notebook.cells if c.cell_type == "markdown"]
     headings = [c for c in markdown if c.metadata.get("jp-MarkdownHeadingCollapsed")]
-    details = sum(
-        len(re.findall(r"^<details>\n<summary>[^<]+</summary>\n\n", c.source, re.M))
-        for c in markdown
-    )
-    solution_starts = len(
-        re.findall(r"\{solution-start\}", json.dumps(read(md.with_suffix(".ipynb")).cells))
-    )
-    assert len(headings) == solution_starts
-    assert details + len(headings) == _dropdowns(md)
-    for cell in headings:
-        assert re.match(r"^## Solution to \[Exercise \d+\]\(https?://", cell.source)
+    opened = "\n".join(c.source for c in markdown)
+    details = len(re.findall(r"^<details>\n<summary>[^<]+</summary>\n\n", opened, re.M))
+    assert len(headings) == book.count("{solution-start}")
+    assert details + len(headings) == book.count(":class: dropdown")
+    assert all(re.match(r"## Solution to \[Exercise \d+\]\(https?://", c.source) for c in headings)
     collapsed = notebook.metadata.get("colab", {}).get("collapsed_sections", [])
     assert collapsed == [cell.metadata["id"] for cell in headings]
 
 
-def test_exercises_and_solutions_are_numbered_alike():
-    statements = re.findall(
-        r"^\*\*(Exercise \d+)\*\*$", "\n".join(markdown_cells(EXPORTS[NOTEBOOKS[0]])), re.M
-    )
-    solutions_page = next(md for md in NOTEBOOKS if _solution_labels(md))
-    solved = re.findall(
-        r"Solution to \[(Exercise \d+)\]", "\n".join(markdown_cells(EXPORTS[solutions_page]))
-    )
-    assert statements == [f"Exercise {n}" for n in range(1, len(statements) + 1)]
-    assert solved == statements[: len(solved)] and len(solved) == len(
-        _solution_labels(solutions_page)
-    )
+def test_exercises_and_solutions_are_numbered_alike_and_link_to_the_book():
+    exported = {md.stem: text(export.exported_path(md)) for md in NOTEBOOKS}
+    statements = re.findall(r"^\*\*(Exercise \d+)\*\*$", exported[NOTEBOOKS[0].stem], re.M)
+    count = text(NOTEBOOKS[0].with_suffix(".ipynb")).count("{exercise}")
+    assert statements == [f"Exercise {n}" for n in range(1, count + 1)]
+    solved = re.findall(r"Solution to \[(Exercise \d+)\]", exported["exercises"])
+    assert solved == statements[: text(ROOT / "book/exercises.ipynb").count("{solution-start}")]
+    base = config()["html"]["baseurl"]
+    links = re.findall(r"\]\((https?://[^)\s]+)\)", "\n".join(exported.values()))
+    ours = [link for link in links if link.startswith(base)]
+    assert len(ours) >= 10
+    assert all(re.fullmatch(re.escape(base) + r"book/[\w-]+\.html(#[\w-]+)?", u) for u in ours)
 
 
-def _links(text: str) -> list[str]:
-    return re.findall(r"\]\((https?://[^)\s]+)\)", text)
+ENV = SimpleNamespace(  # what the exporter reads of Sphinx's environment of the book
+    config=SimpleNamespace(html_baseurl="u", numfig_format={"figure": "F %s", "exercise": "Ex %s"}),
+    titles={"a": nodes.title("", "Page A"), "b/c": nodes.title("", "Page C")},
+    domaindata={
+        "std": {
+            "labels": {"s": ("b/c", "s", "Sec"), "f": ("b/c", "f", "")},
+            "anonlabels": {"e": ("a", "e")},
+        }
+    },
+    toc_fignumbers={"b/c": {"figure": {"f": (3,)}}, "a": {"exercise": {"e": (2,)}}},
+    sphinx_exercise_registry={"e": {"type": "exercise", "docname": "a"}},
+)
+BOOK = replace(export.book_index(ENV), docname="b/d", glue={"x": "0.123456", "n": "1234567"})
 
 
-def test_references_link_to_the_published_book():
-    base = export.book_url()
-    links = [
-        link
-        for md in NOTEBOOKS
-        for cell in markdown_cells(EXPORTS[md])
-        for link in _links(cell)
-        if link.startswith(base)
-    ]
-    assert len(links) >= 10
-    assert all(re.fullmatch(re.escape(base) + r"book/[\w-]+\.html(#[\w-]+)?", u) for u in links)
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("{glue:text}`x:.2f`, {glue:text}`x:.0%`, {glue:text}`n:,`", ["0.12, 12%, 1,234,567"]),
+        ("`{glue:text}` in:\n\n```md\n{ref}`s`\n```", None),  # code is left as it is
+        ("{ref}`s`, {ref}`it <s>`", ["[Sec](u/b/c.html#s), [it](u/b/c.html#s)"]),
+        ("{numref}`f`, {ref}`e`", ["[F 3](u/b/c.html#f), [Ex 2](u/a.html#e)"]),
+        ("{doc}`c`, {doc}`it </a>`", ["[Page C](u/b/c.html), [it](u/a.html)"]),
+        ("(t)=\n% note\n```{note}\n*N*\n```", ["> **Note**\n>\n> *N*"]),
+        (
+            "```{tip} T\n:class: dropdown\n\nHi\n```",
+            ["<details>\n<summary>T</summary>\n\nHi\n\n</details>"],
+        ),
+        ("````{exercise}\n:label: e\n\nDo it.\n````", ["**Ex 2**\n\nDo it."]),
+        ("A\n```{solution-start} e\n```\nB", ["A", "## Solution to [Ex 2](u/a.html#e)", "B"]),
+    ],
+)
+def test_conversions(source, expected):
+    assert export.convert_markdown(source, BOOK) == (expected or [source])
 
 
-def test_every_book_link_reaches_a_page_and_anchor_of_the_built_book(built_book):
-    base = export.book_url()
-    broken = []
-    for md in NOTEBOOKS:
-        for link in (u for cell in markdown_cells(EXPORTS[md]) for u in _links(cell)):
-            if not link.startswith(base):
-                continue
-            page, _, anchor = link.removeprefix(base).partition("#")
-            html = built_book / page
-            if not html.exists() or (anchor and f'id="{anchor}"' not in html.read_text()):
-                broken.append(link)
-    assert broken == []
+@pytest.mark.parametrize(
+    "source, error",
+    [
+        ("See {cite}`zhang2023`.", r"the role \{cite\} has no plain-Markdown form"),
+        ("```{mermaid}\ngraph TD\n```", r"the directive \{mermaid\} has no plain-Markdown form"),
+        ("{glue:text}`nope:.2f`", r"b/d.ipynb stores no glued value 'nope'"),
+        ("{ref}`none`", r"\{ref\}`none`: no page of the book defines the label 'none'"),
+        ("{numref}`s`", r"\{numref\}`s`: 's' is not numbered"),
+        ("{doc}`z`", r"\{doc\}`z`: no page 'b/z' in _toc.yml"),
+    ],
+)
+def test_what_has_no_plain_form_is_an_error_that_names_it(source, error):
+    with pytest.raises(export.ExportError, match=error):
+        export.convert_markdown(source, BOOK)
 
 
-def test_the_book_url_comes_from_the_config():
-    config = {"repository": {"url": "https://github.com/Some-Org/some-book"}}
-    assert export.book_url(config) == "https://some-org.github.io/some-book/"
-    config["html"] = {"baseurl": "https://example.org/book"}
-    assert export.book_url(config) == "https://example.org/book/"
-
-
-def test_a_repository_that_is_not_on_github_needs_a_baseurl():
-    config = {"repository": {"url": "https://gitlab.com/org/book"}}
-    with pytest.raises(
-        export.ExportError, match=r"repository\.url is 'https://gitlab.com/org/book'"
-    ):
-        export.book_url(config)
-
-
-def _page(glue: dict | None = None) -> export.Page:
-    book = export.book_index(base_url="https://example.org/")
-    return export.Page("book/explorer", glue or {}, book)
-
-
-def test_an_unknown_role_or_directive_is_an_error_that_names_it():
-    with pytest.raises(export.ExportError, match=r"the role \{cite\}"):
-        export.convert_markdown("See {cite}`zhang2023`.", _page())
-    with pytest.raises(export.ExportError, match=r"the directive \{mermaid\}"):
-        export.convert_markdown("```{mermaid}\ngraph TD\n```", _page())
-
-
-def test_a_missing_glued_value_is_an_error_that_names_it():
-    with pytest.raises(export.ExportError, match=r"stores no glued value 'nope'"):
-        export.convert_markdown("{glue:text}`nope:.2f`", _page())
-
-
-def test_code_spans_and_fenced_code_are_left_alone():
-    source = "Write `{glue:text}` like this:\n\n```md\n{ref}`label`\n```\n"
-    assert export.convert_markdown(source, _page())[0].text == source.strip("\n")
-
-
-def test_glue_is_formatted_as_the_spec_says():
-    page = _page({"x": {"text/plain": "0.123456"}, "n": {"text/plain": "1234567"}})
-    text = export.convert_markdown(
-        "{glue:text}`x:.2f`, {glue:text}`x:.0%`, {glue:text}`n:,` and {glue:text}`x`", page
-    )[0].text
-    assert text == "0.12, 12%, 1,234,567 and 0.123456"
+def test_the_book_address_is_needed():
+    env = SimpleNamespace(**{**vars(ENV), "config": SimpleNamespace(html_baseurl="")})
+    with pytest.raises(export.ExportError, match=r"_config.yml: html\.baseurl is empty"):
+        export.book_index(env)

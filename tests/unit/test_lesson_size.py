@@ -1,64 +1,46 @@
-"""The page-length counts, and the limits the chapter's views keep."""
+"""The page-length counts the chapter's limits are checked with (tests/unit/test_chapter_lesson)."""
 
 from __future__ import annotations
 
 import textwrap
 from pathlib import Path
 
-from tools.book import ROOT
-from tools.lesson_size import count_words, markdown_size, page_sizes
+import pytest
 
-CHAPTER = ROOT / "book" / "synthetic-regression-data.md"
-SOLUTIONS = ROOT / "book" / "exercises.md"
+from tools.lesson_size import Size, markdown_size, page_sizes
 
-
-def test_a_glued_number_a_reference_and_a_formula_are_one_word_each():
-    assert count_words("The noise {glue:text}`sigma:.2f` hides $w_1$ in {numref}`fig-x`.") == 7
-
-
-def test_directive_markup_labels_and_display_math_are_not_words():
-    text = textwrap.dedent(
-        """\
-        (sec-label)=
-        ```{note}
-        :class: tip
-        Two words.
-        ```
-        $$
-        y = Xw + b
-        $$
-        """
-    )
-    assert markdown_size(text).words == 2
+DROPDOWN = """\
+Open prose here.
+::::{note}
+:class: dropdown
+Hidden prose, four words.
+```python
+x = 1
+```
+::::
+After.
+"""
+MARKUP = "(sec-label)=\n```{note}\n:class: tip\nTwo words.\n```\n$$\ny = Xw + b\n$$\n% a comment\n"
 
 
-def test_a_dropdown_note_is_counted_as_collapsed_with_what_it_holds():
-    text = textwrap.dedent(
-        """\
-        Open prose here.
-        ::::{note}
-        :class: dropdown
-        Hidden prose, four words.
-        ```python
-        x = 1
-        ```
-        ::::
-        After.
-        """
-    )
-    size = markdown_size(text)
-    assert (size.words, size.collapsed_words) == (4, 4)
-    assert (size.code_lines, size.hidden_code_lines) == (0, 1)
+@pytest.mark.parametrize(
+    ("prose", "expected"),
+    [
+        # a glued number, a reference and a formula are one word each
+        ("The noise {glue:text}`sigma:.2f` hides $w_1$ in {numref}`fig-x`.", Size(words=7)),
+        ("See [the intro](intro.md), then:\n\n1. `x = 1` here", Size(words=6)),
+        (MARKUP, Size(words=2)),  # labels, options, display math and comments are no words
+        (DROPDOWN, Size(words=4, collapsed_words=4, hidden_code_lines=1)),
+        ("```{code-block} python\na = 1\n\nb = 2\n```", Size(code_lines=2)),
+    ],
+    ids=["roles-literals-formulas", "links-and-lists", "markup", "dropdown", "code-block"],
+)
+def test_prose_is_counted_as_a_reader_reads_it(prose, expected):
+    assert markdown_size(prose) == expected
 
 
-def page(tmp_path: Path, body: str, front: str = "") -> Path:
-    md = tmp_path / "page.md"
-    md.write_text(
-        "---\njupytext:\n  text_representation:\n    extension: .md\n"
-        "    format_name: myst\n    format_version: 0.13\n"
-        "kernelspec:\n  name: python3\n  display_name: Python 3\n  language: python\n"
-        f"{front}---\n\n{textwrap.dedent(body)}"
-    )
+def page(tmp_path: Path, body: str) -> Path:
+    (md := tmp_path / "page.md").write_text(textwrap.dedent(body))
     return md
 
 
@@ -90,9 +72,9 @@ def test_each_view_counts_its_own_prose_and_cells_only(tmp_path):
         """,
     )
     sizes = page_sizes(md)
-    assert (sizes["pytorch", "page"].words, sizes["pytorch", "page"].code_lines) == (2, 2)
-    assert (sizes["jax", "page"].words, sizes["jax", "page"].code_lines) == (7, 1)
-    assert sizes["mxnet", "page"].hidden_code_lines == 1
+    assert sizes["pytorch", "page"] == Size(words=2, code_lines=2, hidden_code_lines=1)
+    assert sizes["jax", "page"] == Size(words=7, code_lines=1, hidden_code_lines=1)
+    assert sizes["mxnet", "page"] == Size(words=2, hidden_code_lines=1)
 
 
 def test_sections_start_at_headings_and_at_solutions(tmp_path):
@@ -110,6 +92,9 @@ def test_sections_start_at_headings_and_at_solutions(tmp_path):
         """,
     )
     sizes = page_sizes(md, sections=True)
-    assert sizes["pytorch", "page"].words == 1
-    assert sizes["pytorch", "First part"].words == 5
-    assert sizes["pytorch", "ex-one"].words == 3
+    assert [(section, size.words) for (_, section), size in sizes.items()] == [
+        ("page", 1),
+        ("First part", 5),
+        ("ex-one", 3),
+    ]
+    assert page_sizes(md)["pytorch", "page"].words == 9
