@@ -1,9 +1,6 @@
-"""Zip the book's notebooks for a class (run by `make classroom`).
-
-The archive holds each page's notebook as readers launch it (`notebooks/<page>.ipynb`: the
-outputs stored, the Markdown plain), in reading order, plus a short README with the Colab and
-Studio Lab links, so a teacher can hand out either.
-"""
+"""Zip the book's notebooks for a class (`make classroom`): each page's notebook as readers
+launch it (`notebooks/`), numbered in reading order, and a README of their Colab and Studio Lab
+links, so that a teacher can hand out either."""
 
 from __future__ import annotations
 
@@ -27,23 +24,16 @@ def launch_links(page: str, repository: dict[str, str]) -> dict[str, str]:
 
 
 def build(path: Path = ARCHIVE) -> list[str]:
-    """Write the archive to `path`; return the notebooks' names in it, in reading order.
-
-    Each notebook is stored as `NN-<name>.ipynb`, numbered so that a file browser lists them in
-    the order of the book.
-    """
+    """Write the archive to `path`; return the names of its notebooks, `NN-<name>.ipynb`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    repository = config()["repository"]
     names, lines = [], ["Notebooks of 'Synthetic Regression Data', in reading order.", ""]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for number, md in enumerate(toc_notebooks(), start=1):
             ipynb = exported_path(md)
-            name = f"{number:02d}-{ipynb.name}"
-            archive.write(ipynb, name)
-            names.append(name)
-            lines.append(name)
-            for service, url in launch_links(display_path(ipynb), repository).items():
-                lines.append(f"  {service}: {url}")
+            names.append(f"{number:02d}-{ipynb.name}")
+            archive.write(ipynb, names[-1])
+            links = launch_links(display_path(ipynb), config()["repository"])
+            lines += [names[-1], *(f"  {service}: {url}" for service, url in links.items())]
         archive.writestr("README.txt", "\n".join(lines) + "\n")
     return names
 

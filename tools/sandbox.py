@@ -1,12 +1,9 @@
 """Run untrusted code, a student's notebook, where it can change nothing but one folder.
 
-Grading runs what a student handed in with the teacher's user; code that opens an absolute path
-would reach all the teacher's files. bubblewrap (`bwrap`, Debian's `bubblewrap`) makes the
-boundary real with Linux namespaces, with no root and no daemon, unlike a container engine: the
-file system is mounted read-only; `/tmp` and the teacher's HOME are replaced by empty folders,
-and the Python installation and the book's checkout put back read-only; the one writable folder
-is the only place a write can land; the code sees its own processes only, and has no network
-but its own loopback, where the grader and its kernel talk.
+Grading runs what students hand in with the teacher's user. bubblewrap (`bwrap`) confines it
+with Linux namespaces, with no root and no daemon: the file system read-only but for one
+folder, `/tmp` and HOME replaced by empty folders, its own processes only, and no network but
+its own loopback, where the grader talks to its kernel.
 """
 
 from __future__ import annotations
@@ -27,8 +24,8 @@ class SandboxUnavailable(RuntimeError):
 
 
 def readable_paths() -> list[Path]:
-    """What sandboxed Python reads: its environment, the Python it was made from, the book's
-    checkout (d2lsave is installed from it in development mode) and the bytecode cache, if set."""
+    """What sandboxed Python reads under the hidden folders: its environment, the Python it was
+    made from, the book's checkout (d2lsave is installed from it) and the bytecode cache, if set."""
     from tools.book import ROOT
 
     cache = os.environ.get("PYTHONPYCACHEPREFIX")
@@ -38,8 +35,7 @@ def readable_paths() -> list[Path]:
 def command(
     writable: Path, argv: Iterable[str], readable: Iterable[Path] = (), cwd: Path | None = None
 ) -> list[str]:
-    """`argv` run by bubblewrap with only `writable` open to writes, in the folder `cwd`
-    (`writable` itself by default)."""
+    """`argv` run by bubblewrap with only `writable` open to writes, in `cwd` (or `writable`)."""
     writable, home = writable.resolve(), Path.home().resolve()
     options = ["--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc"]
     options += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm"]
@@ -56,14 +52,10 @@ def check_available() -> None:
     """Fail with what to do unless bubblewrap runs here."""
     if shutil.which(BWRAP) is None:
         raise SandboxUnavailable(f"bubblewrap ({BWRAP}) is not installed: {INSTALL_HINT}")
-    probe = subprocess.run(
-        [BWRAP, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "true"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if probe.returncode != 0:
-        reason = (probe.stderr.strip().splitlines() or ["no message"])[-1]
+    probe = [BWRAP, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "true"]
+    result = subprocess.run(probe, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or ["no message"])[-1]
         raise SandboxUnavailable(
             f"bubblewrap cannot make its namespaces on this machine ({reason}); unprivileged "
             "user namespaces may be switched off (sysctl kernel.unprivileged_userns_clone)"
