@@ -1,13 +1,12 @@
-"""The book as the tools see it: its root, configuration and pages in reading order, the one
-rule of "is it up to date?" (a digest of the inputs) and the one way derived files are written.
-Standard library only at import: tools/env.py uses it before any environment exists.
+"""The book as the tools see it: its root, configuration and pages, the one rule of "is it up to
+date?" (a digest of the inputs) and the one way derived files are written. Standard library only
+at import: tools/env.py uses it before any environment exists.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,8 +14,7 @@ PACKAGE = "d2lsave"
 
 
 def write_if_changed(path: Path, text: str) -> bool:
-    """Write a derived file atomically and only if its text changes, so that regenerating twice
-    leaves the second time untouched; whether it wrote."""
+    """Write a derived file atomically and only if its text changes; whether it wrote."""
     if path.exists() and path.read_text() == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -29,7 +27,7 @@ def write_if_changed(path: Path, text: str) -> bool:
 @functools.cache
 def config() -> dict:
     """The book's `_config.yml`, read once."""
-    import yaml  # not at the top: tools/env.py imports this module before yaml is installed
+    import yaml
 
     return yaml.safe_load((ROOT / "_config.yml").read_text())
 
@@ -40,18 +38,10 @@ def display_path(path: Path) -> str:
 
 
 def toc_pages() -> list[Path]:
-    """Every page of the book (`_toc.yml`) as a source path, in reading order."""
-    import yaml
+    """Every page of the book (`_toc.yml`, as Jupyter Book reads it) in reading order."""
+    from sphinx_external_toc.parsing import parse_toc_yaml
 
-    def files(entry: dict) -> Iterator[str]:
-        if "file" in entry:
-            yield entry["file"]
-        for key in ("parts", "chapters", "sections"):
-            for child in entry.get(key, []):
-                yield from files(child)
-
-    tree = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [(ROOT / name).with_suffix(".md") for name in [tree["root"], *files(tree)]]
+    return [(ROOT / name).with_suffix(".md") for name in parse_toc_yaml(ROOT / "_toc.yml")]
 
 
 def is_notebook(page: Path) -> bool:
@@ -61,13 +51,12 @@ def is_notebook(page: Path) -> bool:
 
 
 def toc_notebooks() -> list[Path]:
-    """The pages that are notebooks, in reading order."""
     return [page for page in toc_pages() if is_notebook(page)]
 
 
 def digest(paths: list[Path]) -> str:
-    """A sha256 over the names and bytes of `paths`: a derived thing (an executed notebook, an
-    environment, the PDF) stores the digest of its inputs and is made again when it differs."""
+    """A sha256 over the names and bytes of `paths`: what a derived thing stores of its inputs,
+    to be made again when it differs."""
     total = hashlib.sha256()
     for path in paths:
         total.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
@@ -75,7 +64,6 @@ def digest(paths: list[Path]) -> str:
 
 
 def package_digest(root: Path = ROOT) -> str:
-    """The digest of the generated package's code: a page that imports it must be executed
-    again when it changes, even though its own cells did not."""
+    """The digest of `d2lsave`'s code: a page that imports it is executed again when it changes."""
     package = root / PACKAGE
     return digest(sorted([*package.glob("*.py"), *package.glob("*.js")]))

@@ -1,7 +1,5 @@
-"""Each framework's `.ipynb` of a page: the `.md`'s cells (always in that direction, never by
-file time, and without jupytext's pairing, so that saving it in JupyterLab never rewrites the
-`.md`) with their outputs, executed again only when the digest of their inputs changed: a second
-`make notebooks` on any clone leaves every file byte-identical.
+"""Each framework's `.ipynb` of a page: the `.md`'s cells, never paired with it, with outputs
+executed again only when the digest of their inputs changed, so regenerating is byte-identical.
 """
 
 from __future__ import annotations
@@ -18,29 +16,25 @@ from nbclient import NotebookClient
 from nbformat import NotebookNode
 
 from tools.book import PACKAGE, display_path, package_digest, write_if_changed
-from tools.frameworks import DEFAULT, derived_notebook, source_frameworks, split
+from tools.frameworks import DEFAULT, FrameworkError, derived_notebook, split
 
 IGNORED_CELL_METADATA = {"execution", "scrolled", "collapsed", "jp-MarkdownHeadingCollapsed"}
 IMPORTS_PACKAGE = re.compile(
     rf"^\s*(?:from\s+{PACKAGE}(?:\.\w+)*\s+import|import\s+{PACKAGE}\b)", re.M
 )
-TIMEOUT_SECONDS = 600
 INPUTS_KEY = "executed_inputs"  # notebook metadata: digest of what the outputs were made from
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 MODEL_REFERENCE = re.compile(r"IPY_MODEL_([0-9a-f]{32})")
 
 
-class StaleNotebook(RuntimeError):
-    """A notebook whose stored outputs were made from other inputs than its page's."""
+class StaleNotebook(FrameworkError):
+    """A notebook missing, or executed from other inputs than its page has now."""
 
 
 def source_cells(md: Path, framework: str = DEFAULT) -> NotebookNode:
     """The cells the `.md` gives one framework's notebook."""
-    source = jupytext.read(md)
-    if framework not in source_frameworks(source):
-        raise ValueError(f"{display_path(md)} has no {framework!r} notebook")
-    return split(source, framework, display_path(md))
+    return split(jupytext.read(md), framework, display_path(md))
 
 
 def sync(md: Path, framework: str = DEFAULT, source: NotebookNode | None = None) -> NotebookNode:
@@ -55,8 +49,8 @@ def sync(md: Path, framework: str = DEFAULT, source: NotebookNode | None = None)
 
 
 def inputs_digest(notebook: NotebookNode) -> str:
-    """A sha256 of what a notebook's outputs are made from: its code cells, its kernel and the
-    `d2lsave` it imports, if it does. Markdown changes no output."""
+    """A sha256 of what the outputs are made from: code cells, kernel and the `d2lsave` they
+    import, if they do. Markdown changes no output."""
     code = [
         [cell.source, {k: v for k, v in cell.metadata.items() if k not in IGNORED_CELL_METADATA}]
         for cell in notebook.cells
@@ -76,10 +70,8 @@ def is_current(notebook: NotebookNode) -> bool:
 
 
 def stable_widgets(notebook: NotebookNode, name: str) -> NotebookNode:
-    """The notebook with the saved state of only the widgets its outputs show, their parts and
-    what links them (a jslink), so that a closed progress bar loads no widget manager in the
-    book; and with their model ids, random uuid4s that would rewrite the notebook at every
-    execution, derived from `name` and their order: depth first from each view, then the rest."""
+    """The notebook with the saved state of only the widgets its outputs show (so a closed
+    progress bar loads no widget manager), their random model ids derived from `name`."""
     widgets = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {})
     state = widgets.get("state", {})
     references = {
@@ -89,31 +81,33 @@ def stable_widgets(notebook: NotebookNode, name: str) -> NotebookNode:
     views = [
         view["model_id"]
         for cell in notebook.cells
-        if cell.cell_type == "code"
         for output in cell.get("outputs", [])
-        for key, view in output.get("data", {}).items()  # a glued view's key has a prefix
-        if key.endswith(WIDGET_VIEW) and isinstance(view, dict) and "model_id" in view
+        for key, view in output.get("data", {}).items()
+        if key.endswith(WIDGET_VIEW)  # a glued view's key has a prefix
     ]
+    # shown: what a view reaches, and what refers to that (a box's parent, a jslink)
     shown: set[str] = set()
-    pending = views
-    while pending:
-        shown.update(model_id for model_id in pending if model_id in state)
-        linked = [model_id for model_id, refs in references.items() if shown.intersection(refs)]
-        pending = [ref for model_id in pending for ref in references.get(model_id, ())] + linked
-        pending = [model_id for model_id in pending if model_id not in shown]
+    new = set(views) & state.keys()
+    while new:
+        shown |= new
+        new = {ref for model_id in new for ref in references[model_id]}
+        new |= {model_id for model_id, refs in references.items() if shown.intersection(refs)}
+        new = (new & state.keys()) - shown
     state = {key: value for key, value in state.items() if key in shown}
     if state:
         widgets["state"] = state
     else:
         notebook.metadata.pop("widgets", None)
-    order: list[str] = []
+    order: list[str] = []  # depth first from each view, then the rest
+
+    def visit(model_id: str) -> None:
+        if model_id not in order:
+            order.append(model_id)
+            for ref in references.get(model_id, []):
+                visit(ref)
+
     for root in views + list(state):
-        pending = [root]
-        while pending:
-            model_id = pending.pop()
-            if model_id not in order:
-                order.append(model_id)
-                pending.extend(reversed(references.get(model_id, [])))
+        visit(root)
     if not order:
         return notebook
     mapping = {
@@ -134,7 +128,7 @@ def execute_notebook(md: Path, framework: str = DEFAULT) -> NotebookNode:
             cell.outputs, cell.execution_count = [], None
     NotebookClient(
         notebook,
-        timeout=TIMEOUT_SECONDS,
+        timeout=600,
         kernel_name=notebook.metadata.get("kernelspec", {}).get("name", "python3"),
         resources={"metadata": {"path": str(md.parent)}},
         record_timing=False,
@@ -145,18 +139,24 @@ def execute_notebook(md: Path, framework: str = DEFAULT) -> NotebookNode:
 
 
 def refresh(
-    md: Path, everything: bool = False, framework: str = DEFAULT, execute: bool = True
+    md: Path,
+    everything: bool = False,
+    framework: str = DEFAULT,
+    execute: bool = True,
+    source: NotebookNode | None = None,
 ) -> tuple[str, NotebookNode]:
     """The notebook `make notebooks` writes, and whether it had to be executed for it; with
-    `execute=False`, a notebook that would have to be is an error instead."""
-    synced = sync(md, framework)
+    `execute=False`, one that would have to be is a `StaleNotebook`."""
+    synced = sync(md, framework, source)
     if not everything and is_current(synced):
         return "unchanged", synced
     if not execute:
+        ipynb = derived_notebook(md, framework)
         raise StaleNotebook(
-            f"{display_path(derived_notebook(md, framework))} was executed from other inputs than "
-            f"{display_path(md)} has now (its code, kernel or the d2lsave it imports): "
-            "run `make notebooks`"
+            f"{display_path(ipynb)} was executed from other inputs than {display_path(md)} has "
+            "now (its code, kernel or the d2lsave it imports): run `make notebooks`"
+            if ipynb.exists()
+            else f"{display_path(ipynb)} is missing: run `make notebooks`"
         )
     return "executed", execute_notebook(md, framework)
 

@@ -1,9 +1,5 @@
-"""One page, several frameworks: split a page's `.md` into one notebook per framework.
-
-A code cell whose first line is `#@tab jax` (or `#@tab jax, tensorflow`, or `#@tab all`)
-belongs to those frameworks, one without it to the default (PyTorch); prose for some frameworks
-only sits in a ```` ```{framework} jax ```` block. Each framework's notebook is executed in its
-own kernel (tools/execute.py) and tools/render.py merges them back into the page the book shows.
+"""One page, several frameworks: a code cell's first line `#@tab jax, tensorflow` (or `all`)
+names its frameworks, else it is the default's; prose for some sits in a `{framework}` block.
 """
 
 from __future__ import annotations
@@ -25,7 +21,6 @@ KERNELS = {
     name: {"display_name": fw.kernel_title, "language": "python", "name": fw.kernel}
     for name, fw in DECLARED.items()
 }
-PYTHON3 = KERNELS[DEFAULT]
 TAB_LINE = re.compile(r"\A#@tab[ \t]+([^\n]*?)[ \t]*(?:\n|\Z)")
 DIRECTIVE = re.compile(
     r"^(?P<fence>`{3,}|~{3,})\{framework\}[ \t]*(?P<names>[^\n]*)\n"
@@ -53,52 +48,43 @@ def _names(text: str, where: str) -> tuple[str, ...]:
 
 
 def cell_frameworks(cell: NotebookNode, where: str = "cell") -> tuple[str, ...]:
-    """The frameworks a code cell belongs to: its `#@tab` line's, else only the default."""
     match = TAB_LINE.match(cell.source)
     return _names(match.group(1), where) if match else (DEFAULT,)
 
 
 def without_tab_line(source: str) -> str:
-    """A cell's code as its framework's notebook holds it: no `#@tab` line, no blank start."""
     return TAB_LINE.sub("", source, count=1).lstrip("\n")
 
 
-def is_multi_framework(notebook: NotebookNode) -> bool:
-    """Whether any code cell of the notebook is marked for a framework with `#@tab`."""
-    return any(cell.cell_type == "code" and TAB_LINE.match(cell.source) for cell in notebook.cells)
-
-
 def pytorch_for_all(notebook: NotebookNode) -> bool:
-    """Whether the page's PyTorch cells are shown to the readers of every framework (its front
-    matter says `frameworks: {pytorch_for_all: true}`)."""
+    """Whether the front matter says `frameworks: {pytorch_for_all: true}`: every reader sees
+    the page's PyTorch cells."""
     return bool(notebook.metadata.get("frameworks", {}).get("pytorch_for_all"))
 
 
 def source_frameworks(source: NotebookNode) -> tuple[str, ...]:
-    """The frameworks a page's source is written in: all of them for a page with `#@tab`."""
-    return FRAMEWORKS if is_multi_framework(source) else (DEFAULT,)
+    """All frameworks for a page with `#@tab`, else the default."""
+    tabbed = any(cell.cell_type == "code" and TAB_LINE.match(cell.source) for cell in source.cells)
+    return FRAMEWORKS if tabbed else (DEFAULT,)
 
 
 def page_frameworks(md: Path) -> tuple[str, ...]:
-    """The frameworks the page `md` is written in."""
     return source_frameworks(jupytext.read(md))
 
 
 def launched_frameworks(md: Path) -> tuple[str, ...]:
-    """The frameworks whose notebook of the page readers launch: only PyTorch's on a page whose
-    PyTorch cells every reader sees (its other notebooks hold just their additions)."""
+    """The frameworks whose notebook of the page readers launch: PyTorch's alone where every
+    reader sees the PyTorch cells (the other notebooks hold just their additions)."""
     source = jupytext.read(md)
     return (DEFAULT,) if pytorch_for_all(source) else source_frameworks(source)
 
 
 def derived_notebook(md: Path, framework: str = DEFAULT) -> Path:
-    """Where the executed notebook of `framework` for the page `md` lives."""
     return md.with_name(md.stem + ("" if framework == DEFAULT else f".{framework}") + ".ipynb")
 
 
 def prose_for(markdown: str, framework: str, where: str = "cell") -> str:
-    """Markdown as `framework`'s readers see it: its own `framework` blocks unwrapped, the
-    other frameworks' blocks removed."""
+    """Markdown as `framework`'s readers see it: its own blocks unwrapped, the others' gone."""
 
     def keep(match: re.Match) -> str:
         return match.group("body") if framework in _names(match.group("names"), where) else ""
@@ -139,5 +125,4 @@ def framework_notebooks(md: Path) -> list[tuple[str, Path, NotebookNode]]:
 
 
 def multi_framework_pages() -> list[Path]:
-    """The book's pages written in several frameworks."""
     return [md for md in toc_notebooks() if len(page_frameworks(md)) > 1]

@@ -1,11 +1,8 @@
 """How much a reader of each framework is asked to read on a page.
 
-A page's length is a property of each framework's view: the prose it shows (its own `framework`
-blocks, no other's) and the code it shows open. Prose in a collapsed note (`:class: dropdown`,
-`dropdown`) counts apart, as does code behind a click or never shown (`hide-*`, `remove-*`, the
-setup cell among them). `--sections` splits the counts at each `##` heading and each
-`solution-start`. A glued number, a cross-reference or an inline formula is one word; display
-math, directive markup and labels are none.
+Each view's prose and open code; collapsed prose (`dropdown`) and code behind a click or never
+shown (`hide-*`, `remove-*`) count apart. A glued number, a reference or an inline formula is one
+word; display math, directive markup and labels are none.
 """
 
 from __future__ import annotations
@@ -40,8 +37,6 @@ ROW = "  {:<11} {:<44} {:>6} {:>9} {:>5} {:>6}"
 
 @dataclass
 class Size:
-    """What one framework's reader meets in one part of a page."""
-
     words: int = 0
     collapsed_words: int = 0
     code_lines: int = 0
@@ -49,12 +44,6 @@ class Size:
 
     def __add__(self, other: Size) -> Size:
         return Size(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
-
-
-def count_words(text: str) -> int:
-    """The words of some prose, each role, inline literal and formula as one."""
-    text = LINK.sub(r"\1", text)
-    return len(ONE_WORD.findall(text)) + len(WORD.findall(ONE_WORD.sub(" ", text)))
 
 
 def code(text: str, hidden: bool) -> Size:
@@ -69,7 +58,8 @@ def markdown_parts(markdown: str, collapsed: bool = False) -> Iterator[tuple[str
         if token.type == "heading_open" and token.tag == "h2":
             yield tokens[i + 1].content, Size()
         elif token.type == "inline":
-            words = count_words(token.content)
+            text = LINK.sub(r"\1", token.content)  # a role, literal or formula is one word
+            words = len(ONE_WORD.findall(text)) + len(WORD.findall(ONE_WORD.sub(" ", text)))
             yield None, Size(collapsed_words=words) if collapsed else Size(words=words)
         elif token.type in ("fence", "colon_fence"):
             name = DIRECTIVE.fullmatch(token.info.split(" ")[0].strip())
@@ -86,16 +76,11 @@ def markdown_parts(markdown: str, collapsed: bool = False) -> Iterator[tuple[str
                 yield from markdown_parts("\n".join(lines[start:]), hidden)
 
 
-def markdown_size(markdown: str) -> Size:
-    """Words shown open and collapsed, and lines of code blocks, in some prose."""
-    return sum((size for _, size in markdown_parts(markdown)), Size())
-
-
 def page_sizes(md: Path, sections: bool = False) -> dict[tuple[str, str], Size]:
     """(framework, section) -> Size for every view of a page; one section, "page", unless
     `sections` splits it at each `##` heading and solution."""
     source = jupytext.read(md, fmt="md:myst")
-    views = fw.FRAMEWORKS if fw.is_multi_framework(source) else (fw.DEFAULT,)
+    views = fw.source_frameworks(source)
     everyone = fw.pytorch_for_all(source)  # a default cell is every view's
     sizes = {(view, "page"): Size() for view in views}
     current = dict.fromkeys(views, "page")

@@ -1,8 +1,6 @@
 """`book/<page>.tabs.json`, what Sphinx renders for a notebook page (not committed): its
-frameworks' executed notebooks merged, each code cell, glued value and figure reference once per
-framework, so that the page's switch (book/_js/frameworks.js) needs no kernel. The book never
-runs a notebook, and stops at a stale one. On a `pytorch_for_all` page (the solutions), the
-PyTorch cells and shared prose are every reader's. (sphinx-design's tabs cannot hold a cell.)
+frameworks' executed notebooks merged, each cell, glued value and figure reference once per
+framework, so that the page's switch needs no kernel. The book never runs a notebook.
 """
 
 from __future__ import annotations
@@ -67,8 +65,8 @@ def _shared(markdown: str, figures: set[str], names: tuple[str, ...]) -> str:
 
 
 def merged_prose(markdown: str, figures: set[str], shared: tuple[str, ...] = FRAMEWORKS) -> str:
-    """Prose whose glued values and figure numbers follow the reader's framework; `shared` are
-    the frameworks whose notebooks compute the values of the prose outside framework blocks."""
+    """Prose whose glued values and figure numbers follow the reader's framework; `shared`
+    computes the values outside framework blocks."""
     pieces, last = [], 0
     for block in frameworks.DIRECTIVE.finditer(markdown):
         pieces.append(_shared(markdown[last : block.start()], figures, shared))
@@ -81,65 +79,44 @@ def merged_prose(markdown: str, figures: set[str], shared: tuple[str, ...] = FRA
     return "".join(pieces)
 
 
-def _merged_cell(
-    cell: nbformat.NotebookNode, framework: str, for_all: bool
-) -> nbformat.NotebookNode:
-    """One framework's executed cell, tagged with the framework (unless every reader sees it),
-    its glue and figure renamed."""
-    cell = copy.deepcopy(cell)
-    if not for_all:
-        cell.metadata["tags"] = [*cell.metadata.get("tags", []), f"fw-{framework}"]
-    figure = cell.metadata.get("mystnb", {}).get("figure", {})
-    if figure.get("name"):
-        figure["name"] = _figure_label(figure["name"], framework)
-    for output in cell.get("outputs", []):
-        scrapbook = output.get("metadata", {}).get("scrapbook")
-        if scrapbook and "name" in scrapbook:
-            scrapbook["name"] = f"{framework}.{scrapbook['name']}"
-    return cell
-
-
 def merge(md: Path) -> nbformat.NotebookNode:
     """The page as the book renders it: every framework's executed cells in source order, and
-    their widgets' saved state. A notebook missing, or executed from other inputs than the
-    page's, is an error naming `make notebooks`."""
+    their widgets' saved state; a `StaleNotebook` where one is missing or stale."""
     source = jupytext.read(md)
     executed, widgets = {}, {}
     for framework in frameworks.source_frameworks(source):
-        path = frameworks.derived_notebook(md, framework)
-        if not path.exists():
-            raise FrameworkError(f"{display_path(path)} is missing: run `make notebooks`")
-        stored = execute.sync(md, framework, frameworks.split(source, framework, display_path(md)))
-        if not execute.is_current(stored):
-            raise FrameworkError(
-                f"{display_path(md)} changed since {display_path(path)} was executed (its "
-                "code, kernel or the d2lsave it imports): run `make notebooks`"
-            )
+        cells = frameworks.split(source, framework, display_path(md))
+        _, stored = execute.refresh(md, framework=framework, execute=False, source=cells)
         executed[framework] = iter([c for c in stored.cells if c.cell_type == "code"])
         for key, saved in stored.metadata.get("widgets", {}).items():
             widgets.setdefault(key, {**saved, "state": {}})["state"].update(saved["state"])
-    figures = {
-        cell.metadata.get("mystnb", {}).get("figure", {}).get("name")
-        for cell in source.cells
-        if cell.cell_type == "code"
-    } - {None}
+    figures = {c.metadata.get("mystnb", {}).get("figure", {}).get("name") for c in source.cells}
+    figures.discard(None)
     for_all = frameworks.pytorch_for_all(source) or len(executed) == 1  # every reader's cells
-    shared = (DEFAULT,) if for_all else FRAMEWORKS
     merged = nbformat.v4.new_notebook(metadata=copy.deepcopy(source.metadata))
-    merged.metadata["kernelspec"] = dict(frameworks.PYTHON3)
+    merged.metadata["kernelspec"] = dict(frameworks.KERNELS[DEFAULT])
     merged.metadata.pop("jupytext", None)
     if widgets:
         merged.metadata["widgets"] = widgets
     for cell in source.cells:
-        if cell.cell_type == "markdown":
-            prose = merged_prose(cell.source, figures, shared)
-            merged.cells.append(nbformat.v4.new_markdown_cell(prose, metadata=cell.metadata))
-        elif cell.cell_type == "code":
-            for framework in frameworks.cell_frameworks(cell):
-                done = next(executed[framework])
-                merged.cells.append(_merged_cell(done, framework, for_all and framework == DEFAULT))
-        else:
+        if cell.cell_type != "code":
+            if cell.cell_type == "markdown":
+                prose = merged_prose(cell.source, figures, (DEFAULT,) if for_all else FRAMEWORKS)
+                cell = nbformat.v4.new_markdown_cell(prose, metadata=cell.metadata)
             merged.cells.append(cell)
+            continue
+        for framework in frameworks.cell_frameworks(cell):
+            done = copy.deepcopy(next(executed[framework]))  # tagged, its glue and figure renamed
+            if not (for_all and framework == DEFAULT):
+                done.metadata["tags"] = [*done.metadata.get("tags", []), f"fw-{framework}"]
+            figure = done.metadata.get("mystnb", {}).get("figure", {})
+            if figure.get("name"):
+                figure["name"] = _figure_label(figure["name"], framework)
+            for output in done.get("outputs", []):
+                scrapbook = output.get("metadata", {}).get("scrapbook")
+                if scrapbook and "name" in scrapbook:
+                    scrapbook["name"] = f"{framework}.{scrapbook['name']}"
+            merged.cells.append(done)
     for number, cell in enumerate(merged.cells):
         cell.id = f"cell-{number}"  # stable, so that an unchanged page is not rewritten
     return merged

@@ -16,6 +16,7 @@ import d2lsetup
 from tests.conftest import ROOT
 from tools import execute, frameworks, render
 from tools.book import config
+from tools.execute import StaleNotebook
 from tools.frameworks import FRAMEWORKS, FrameworkError, derived_notebook, prose_for, split
 from tools.render import merge
 
@@ -74,8 +75,7 @@ def code(notebook: nbformat.NotebookNode) -> list[str]:
 
 
 def executed(md: Path) -> Path:
-    """Stand-ins for the notebooks `make notebooks` executes: each cell glues `x` and the
-    notebook records the digest of the inputs it ran from."""
+    """Stand-ins for the notebooks `make notebooks` executes, each cell gluing `x`."""
     glued = {"name": "x", "mime_prefix": ""}
     for _, path, notebook in frameworks.framework_notebooks(md):
         for cell in (cell for cell in notebook.cells if cell.cell_type == "code"):
@@ -87,7 +87,7 @@ def executed(md: Path) -> Path:
     return md
 
 
-def test_cells_go_to_the_frameworks_their_tab_line_names_with_its_kernel(tmp_path):
+def test_cells_and_prose_go_to_the_frameworks_they_name_and_no_other(tmp_path):
     source = jupytext.read(page(tmp_path))
     assert code(split(source, "pytorch")) == ['x = "torch"', 'glue("x", x)', "print(x)"]
     assert code(split(source, "jax")) == ['x = "jax or tf"', 'glue("x", x)', "print(x)"]
@@ -95,16 +95,10 @@ def test_cells_go_to_the_frameworks_their_tab_line_names_with_its_kernel(tmp_pat
     assert code(split(source, "mxnet")) == ['x = "mxnet"', 'glue("x", x)', "print(x)"]
     assert split(source, "mxnet").metadata.kernelspec.name == "mxnet"
     assert split(source, "jax").metadata.kernelspec.name == "python3"
-
-
-def test_framework_prose_is_kept_for_its_framework_only():
     text = "Shared.\n\n```{framework} jax, mxnet\nOnly some.\n```\n\nAfter.\n"
     assert prose_for(text, "jax") == "Shared.\n\nOnly some.\n\nAfter.\n"
     assert prose_for(text, "mxnet") == prose_for(text, "jax")
     assert prose_for(text, "pytorch") == "Shared.\n\n\nAfter.\n"
-
-
-def test_an_unknown_framework_is_an_error_naming_the_cell_and_the_value(tmp_path):
     md = page(tmp_path, PAGE.replace("#@tab mxnet", "#@tab mxnt"))
     with pytest.raises(FrameworkError, match=r"cell \d+: framework 'mxnt' is not one of"):
         frameworks.framework_notebooks(md)
@@ -126,9 +120,7 @@ def test_merge_tags_each_frameworks_cells_in_source_order_with_its_glue_and_figu
     assert "[{numref}`fig-a-mxnet`]{.fw-only .fw-mxnet}" in prose
     jax_prose = next(c.source for c in merged.cells if "Keys" in c.source)
     assert "```{framework} jax\nKeys: {glue:text}`jax.x`.\n```" in jax_prose
-
-
-def test_a_glue_directive_pastes_the_output_of_the_framework_that_computes_it():
+    # a glued output pasted as a block (the explorer) is the one framework's that computes it
     prose = "Intro.\n\n```{glue} explorer\n```\n\nMore: {glue:text}`n`.\n"
     merged = render.merged_prose(prose, set(), shared=("pytorch",))
     assert "```{glue} pytorch.explorer\n```" in merged
@@ -137,67 +129,9 @@ def test_a_glue_directive_pastes_the_output_of_the_framework_that_computes_it():
         render.merged_prose(prose, set(), shared=FRAMEWORKS)
 
 
-STALE = r"page\.md changed since .*page\.{}ipynb was executed .*: run `make notebooks`"
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        (
-            lambda md, _: md.write_text(md.read_text().replace('"mxnet"', "2")),
-            STALE.format(r"mxnet\."),
-        ),
-        (lambda _, mp: mp.setattr(execute, "package_digest", lambda: "2"), STALE.format("")),
-        (
-            lambda md, _: derived_notebook(md).unlink(),
-            r"page\.ipynb is missing: run `make notebooks`",
-        ),
-    ],
-    ids=["page edited", "another d2lsave", "notebook missing"],
-)
-def test_merge_refuses_a_notebook_not_executed_from_the_page_as_it_is(
-    tmp_path, monkeypatch, change, message
+def test_only_notebooks_whose_inputs_changed_are_executed_and_the_book_takes_no_stale_one(
+    tmp_path, monkeypatch
 ):
-    md = executed(page(tmp_path, PAGE.replace('x = "torch"', 'import d2lsave\nx = "torch"')))
-    merge(md)
-    change(md, monkeypatch)
-    with pytest.raises(FrameworkError, match=message):
-        merge(md)
-
-
-def test_a_page_of_one_framework_is_its_notebook_with_its_widgets(tmp_path):
-    md = executed(page(tmp_path, ONE_FRAMEWORK))
-    stored = nbformat.read(derived_notebook(md), as_version=4)
-    stored.metadata["widgets"] = {execute.WIDGET_STATE: {"state": {"a1": {"model": 1}}}}
-    nbformat.write(stored, derived_notebook(md))
-    merged = merge(md)
-    assert merged.metadata["widgets"][execute.WIDGET_STATE]["state"] == {"a1": {"model": 1}}
-    [cell] = [cell for cell in merged.cells if cell.cell_type == "code"]
-    assert cell.source == 'glue("x", x)' and cell.outputs[0].metadata.scrapbook.name == "pytorch.x"
-    assert not cell.metadata.get("tags")  # no framework's tag: every reader sees it
-    assert merged.cells[-1].source == "The value is {glue:text}`pytorch.x`."
-
-
-def test_merged_pages_are_written_when_they_change_and_removed_when_stale(
-    tmp_path, monkeypatch, capsys
-):
-    fresh, stale = executed(page(tmp_path)), executed(page(tmp_path, ONE_FRAMEWORK, "b.md"))
-    monkeypatch.setattr(render, "toc_notebooks", lambda: [fresh, stale])
-    assert render.write_all() == 0
-    text = render.merged_page(fresh).read_text()
-    nbformat.validate(nbformat.reads(text, as_version=4))  # myst-nb can read it
-    assert json.loads(text)["metadata"]["kernelspec"]["name"] == "python3"
-    assert render.write_merged(fresh) is False  # unchanged: Sphinx does not reread it
-    render.merged_page(fresh).unlink()
-    assert render.write_merged(fresh) is True and render.merged_page(fresh).exists()
-    stale.write_text(ONE_FRAMEWORK.replace('glue("x", x)', 'glue("x", 2)'))
-    assert render.write_all() == 1
-    assert re.search(r"b\.md changed since .*b\.ipynb was executed", capsys.readouterr().err)
-    assert render.merged_page(fresh).exists()
-    assert not render.merged_page(stale).exists()  # no build renders it as it was
-
-
-def test_make_notebooks_executes_exactly_the_notebooks_whose_inputs_changed(tmp_path, monkeypatch):
     md = executed(page(tmp_path, PAGE.replace('x = "torch"', 'import d2lsave\nx = "torch"')))
     monkeypatch.setattr(execute, "execute_notebook", lambda md, fw: nbformat.v4.new_notebook())
 
@@ -205,23 +139,56 @@ def test_make_notebooks_executes_exactly_the_notebooks_whose_inputs_changed(tmp_
         return {fw: execute.refresh(md, framework=fw)[0] for fw in FRAMEWORKS}
 
     assert set(refreshed().values()) == {"unchanged"}
+    merge(md)
     execute.write(md, execute.refresh(md)[1])
     assert execute.write(md, execute.refresh(md)[1]) is False  # nothing changed: not rewritten
     # only PyTorch's notebook imports d2lsave: a new package makes it stale, and only it
     monkeypatch.setattr(execute, "package_digest", lambda: "another package")
     again = refreshed()
     assert again.pop("pytorch") == "executed" and set(again.values()) == {"unchanged"}
+    stale = r"page\.{}ipynb was executed from other inputs than .*page\.md has now .* notebooks`"
+    with pytest.raises(StaleNotebook, match=stale.format("")):
+        merge(md)
     md.write_text(md.read_text().replace('x = "mxnet"', 'x = "changed"'))
     assert refreshed()["mxnet"] == "executed"
-    with pytest.raises(execute.StaleNotebook, match=r"page\.mxnet\.ipynb .* `make notebooks`"):
+    with pytest.raises(StaleNotebook, match=stale.format(r"mxnet\.")):
         execute.refresh(md, framework="mxnet", execute=False)
     md.write_text(md.read_text().replace("# A Page", "# A Page, Retitled"))  # prose only
     assert refreshed()["jax"] == "unchanged"
+    derived_notebook(md).unlink()
+    with pytest.raises(StaleNotebook, match=r"page\.ipynb is missing: run `make notebooks`"):
+        merge(md)
 
 
-def test_the_book_renders_the_merged_pages_and_executes_none():
+def test_merged_pages_are_written_when_they_change_and_removed_when_stale(
+    tmp_path, monkeypatch, capsys
+):
+    fresh, single = executed(page(tmp_path)), executed(page(tmp_path, ONE_FRAMEWORK, "b.md"))
+    stored = nbformat.read(derived_notebook(single), as_version=4)
+    stored.metadata["widgets"] = {execute.WIDGET_STATE: {"state": {"a1": {"model": 1}}}}
+    nbformat.write(stored, derived_notebook(single))
+    monkeypatch.setattr(render, "toc_notebooks", lambda: [fresh, single])
+    assert render.write_all() == 0
+    text = render.merged_page(fresh).read_text()
+    nbformat.validate(nbformat.reads(text, as_version=4))  # myst-nb can read it
+    assert json.loads(text)["metadata"]["kernelspec"]["name"] == "python3"
     assert render.MERGED_SUFFIX in config()["sphinx"]["config"]["nb_custom_formats"]
-    assert config()["execute"]["execute_notebooks"] == "off"
+    assert config()["execute"]["execute_notebooks"] == "off"  # the book executes none
+    # a page of one framework is its notebook, with its widgets, every cell every reader's
+    merged = nbformat.reads(render.merged_page(single).read_text(), as_version=4)
+    assert merged.metadata["widgets"][execute.WIDGET_STATE]["state"] == {"a1": {"model": 1}}
+    [cell] = [cell for cell in merged.cells if cell.cell_type == "code"]
+    assert cell.source == 'glue("x", x)' and cell.outputs[0].metadata.scrapbook.name == "pytorch.x"
+    assert not cell.metadata.get("tags")
+    assert merged.cells[-1].source == "The value is {glue:text}`pytorch.x`."
+    assert render.write_merged(fresh) is False  # unchanged: Sphinx does not reread it
+    render.merged_page(fresh).unlink()
+    assert render.write_merged(fresh) is True and render.merged_page(fresh).exists()
+    single.write_text(ONE_FRAMEWORK.replace('glue("x", x)', 'glue("x", 2)'))
+    assert render.write_all() == 1
+    assert re.search(r"b\.ipynb was executed from other inputs", capsys.readouterr().err)
+    assert render.merged_page(fresh).exists()
+    assert not render.merged_page(single).exists()  # no build renders it as it was
 
 
 def test_the_pytorch_modules_import_no_other_frameworks_module():
@@ -242,12 +209,10 @@ def fifth_framework(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "book" / "_ext"))
     import book_extras
 
-    saved = {module: dict(vars(module)) for module in (frameworks, render)}
+    for module in (frameworks, render):
+        for name, value in list(vars(module).items()):  # restored after: other tests hold them
+            monkeypatch.setattr(module, name, value)
     yield [importlib.reload(module) for module in (frameworks, render, book_extras)]
-    monkeypatch.undo()
-    for module, names in saved.items():  # the very objects other tests imported
-        vars(module).clear()
-        vars(module).update(names)
     sys.modules.pop("book_extras")
 
 

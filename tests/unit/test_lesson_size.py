@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
-
 import pytest
 
-from tools.lesson_size import Size, markdown_size, page_sizes
+from tools.lesson_size import Size, page_sizes
 
 DROPDOWN = """\
 Open prose here.
@@ -21,6 +18,36 @@ x = 1
 After.
 """
 MARKUP = "(sec-label)=\n```{note}\n:class: tip\nTwo words.\n```\n$$\ny = Xw + b\n$$\n% a comment\n"
+PAGE = """\
+Shared words.
+
+```{framework} jax
+Only JAX readers read this.
+```
+
+```{code-cell} ipython3
+x = 1
+y = 2
+```
+
+```{code-cell} ipython3
+#@tab jax
+x = 1
+```
+
+## First part
+One two three.
+
+```{code-cell} ipython3
+:tags: [hide-input]
+#@tab all
+hidden = True
+```
+
+```{solution-start} ex-one
+```
+Answer words here.
+"""
 
 
 @pytest.mark.parametrize(
@@ -35,66 +62,20 @@ MARKUP = "(sec-label)=\n```{note}\n:class: tip\nTwo words.\n```\n$$\ny = Xw + b\
     ],
     ids=["roles-literals-formulas", "links-and-lists", "markup", "dropdown", "code-block"],
 )
-def test_prose_is_counted_as_a_reader_reads_it(prose, expected):
-    assert markdown_size(prose) == expected
+def test_prose_is_counted_as_a_reader_reads_it(tmp_path, prose, expected):
+    (md := tmp_path / "page.md").write_text(prose)
+    assert page_sizes(md) == {("pytorch", "page"): expected}
 
 
-def page(tmp_path: Path, body: str) -> Path:
-    (md := tmp_path / "page.md").write_text(textwrap.dedent(body))
-    return md
-
-
-def test_each_view_counts_its_own_prose_and_cells_only(tmp_path):
-    md = page(
-        tmp_path,
-        """\
-        Shared words.
-
-        ```{framework} jax
-        Only JAX readers read this.
-        ```
-
-        ```{code-cell} ipython3
-        x = 1
-        y = 2
-        ```
-
-        ```{code-cell} ipython3
-        #@tab jax
-        x = 1
-        ```
-
-        ```{code-cell} ipython3
-        :tags: [hide-input]
-        #@tab all
-        hidden = True
-        ```
-        """,
-    )
+def test_each_view_counts_its_own_prose_and_cells_in_sections_at_headings_and_solutions(tmp_path):
+    (md := tmp_path / "page.md").write_text(PAGE)
     sizes = page_sizes(md)
-    assert sizes["pytorch", "page"] == Size(words=2, code_lines=2, hidden_code_lines=1)
-    assert sizes["jax", "page"] == Size(words=7, code_lines=1, hidden_code_lines=1)
-    assert sizes["mxnet", "page"] == Size(words=2, hidden_code_lines=1)
-
-
-def test_sections_start_at_headings_and_at_solutions(tmp_path):
-    md = page(
-        tmp_path,
-        """\
-        Intro.
-
-        ## First part
-        One two three.
-
-        ```{solution-start} ex-one
-        ```
-        Answer words here.
-        """,
-    )
-    sizes = page_sizes(md, sections=True)
-    assert [(section, size.words) for (_, section), size in sizes.items()] == [
-        ("page", 1),
-        ("First part", 5),
-        ("ex-one", 3),
-    ]
-    assert page_sizes(md)["pytorch", "page"].words == 9
+    assert sizes["pytorch", "page"] == Size(words=10, code_lines=2, hidden_code_lines=1)
+    assert sizes["jax", "page"] == Size(words=15, code_lines=1, hidden_code_lines=1)
+    assert sizes["mxnet", "page"] == Size(words=10, hidden_code_lines=1)
+    sections = page_sizes(md, sections=True)
+    assert {section: size for (view, section), size in sections.items() if view == "jax"} == {
+        "page": Size(words=7, code_lines=1),
+        "First part": Size(words=5, hidden_code_lines=1),
+        "ex-one": Size(words=3),
+    }

@@ -27,7 +27,11 @@ def test_no_page_or_notebook_is_paired():
     assert pages == notebooks == [], "drop the `formats:` line from these files' jupytext header"
 
 
-def test_saving_in_lab_writes_only_the_file_saved(tmp_path):
+def test_lab_opens_pages_as_notebooks_and_saving_writes_only_the_file_saved(tmp_path):
+    overrides = json.loads((ROOT / "lab-settings" / "overrides.json").read_text())
+    viewers = overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
+    assert viewers["markdown"] == "Jupytext Notebook"
+    assert f"--LabApp.app_settings_dir={ROOT / 'lab-settings'}" in lab_command()
     page = toc_notebooks()[0]
     md, ipynb = tmp_path / page.name, tmp_path / page.with_suffix(".ipynb").name
     shutil.copy(page, md)
@@ -42,10 +46,3 @@ def test_saving_in_lab_writes_only_the_file_saved(tmp_path):
         assert "# edited" in saved.read_text() and other.read_bytes() == before
     assert jupytext.read(md).metadata["jupytext"]["text_representation"]["format_name"] == "myst"
     assert not PAIRING.search(md.read_text())
-
-
-def test_lab_opens_pages_as_notebooks():
-    overrides = json.loads((ROOT / "lab-settings" / "overrides.json").read_text())
-    viewers = overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
-    assert viewers["markdown"] == "Jupytext Notebook"
-    assert f"--LabApp.app_settings_dir={ROOT / 'lab-settings'}" in lab_command()
