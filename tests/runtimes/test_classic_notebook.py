@@ -1,23 +1,22 @@
 """The explorer in Colab's front end generation: classic Notebook, ipywidgets 7, anywidget 0.9.
 
-Colab renders widgets with ipywidgets 7 (pinned there), whose sliders are jQuery UI sliders, not
-the noUiSlider ones of ipywidgets 8 that JupyterLab and the HTML book show. This opens the
-explorer notebook in the classic Notebook of the Colab-like environment (tools/colab_runtime.txt:
-notebook, widgetsnbextension 3.6 and anywidget 0.9, with a live kernel), runs it from the menu,
-and checks what a reader does there: each slider handle is announced by its label, moving
-it with the keyboard redraws the plot, and the kernel reads the new value.
+Colab's ipywidgets 7 sliders are jQuery UI sliders, not the noUiSlider ones of ipywidgets 8
+that JupyterLab and the HTML book show. This runs the explorer notebook from the menu in the
+classic Notebook of the Colab-like environment (tools/colab_runtime.txt), the one run of it
+there: it prints what the book's stored notebook does, each slider handle is announced by its
+label, moving it with the keyboard redraws the plot, and the kernel reads the new value.
 """
 
 from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterator
 
+import nbformat
 import pytest
 
 from tests.conftest import ROOT
-from tests.runtimes.conftest import fresh_explorer, jupyter_server
+from tests.runtimes.conftest import jupyter_server, run_new_cell
 from tools import colab_smoke
 from tools.explorer_page import watch
 
@@ -34,8 +33,7 @@ SLIDERS = """e => [...(e.closest('.widget-vbox') || document).querySelectorAll('
             now: h && h.getAttribute('aria-valuenow')};
   })"""
 # What classic Notebook itself logs on this notebook: a missing custom.js, CodeMirror modes it
-# looks up for the MyST directives ({admonition}, ...) fenced in markdown cells, and a font
-# its style sheets point at about:blank.
+# looks up for the MyST directives fenced in markdown cells, and a font at about:blank.
 NOTEBOOK_NOISE = (
     "Failed to load resource:",
     "Refused to execute script from",
@@ -48,64 +46,40 @@ IDLE = """() => window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel
 
 
 @pytest.fixture(scope="module")
-def classic(tmp_path_factory) -> Iterator[str]:
-    """Classic Notebook of the Colab-like environment on a scratch copy of the explorer."""
+def classic(tmp_path_factory):
+    """Classic Notebook of the Colab-like environment: its URL, folder and environment."""
     try:
         venv = colab_smoke.prepare()
     except colab_smoke.NoPython as missing:
         pytest.skip(str(missing))
-    wheel = colab_smoke.build_wheel()
-    folder = tmp_path_factory.mktemp("classic")
-    fresh_explorer(folder)
-    home = tmp_path_factory.mktemp("jupyter-home")  # no user settings or extensions
-    environment = dict(
-        os.environ,
-        D2LSAVE_WHEEL=str(wheel),
-        JUPYTER_CONFIG_DIR=str(home / "config"),
-        JUPYTER_DATA_DIR=str(home / "data"),
-        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-        PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
-    )
-    command = [
-        str(venv / "bin" / "jupyter-notebook"),
-        "--NotebookApp.token=",
-        "--NotebookApp.password=",
-    ]
-    try:
-        with jupyter_server(command, folder, environment) as url:
-            yield url
-    finally:
-        colab_smoke.reset(venv)  # uninstall what the first cell added
+    tmp = tmp_path_factory.mktemp("classic")
+    variables = colab_smoke.kernel_variables(venv, colab_smoke.build_wheel())
+    variables["PATH"] = f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    command = [str(venv / "bin" / "jupyter-notebook"), "--NotebookApp.token="]
+    with jupyter_server([*command, "--NotebookApp.password="], tmp, variables) as url:
+        yield url, tmp, venv
 
 
-def run_all(page) -> None:
-    """Run every cell from the Cell menu, and wait until the kernel is done."""
-    page.wait_for_function(IDLE, timeout=120_000)
-    page.click("#celllink")
-    page.click("#run_all_cells")
-    page.wait_for_selector(".regression-explorer canvas", timeout=300_000)
-    page.wait_for_function(IDLE, timeout=300_000)
-
-
-def kernel_values(page) -> dict:
-    """What `explorer.values` says in a new cell at the end of the notebook."""
-    page.locator(".cell").last.locator(".prompt").first.click()  # select the last cell
-    page.keyboard.press("Escape")
-    page.keyboard.press("b")  # a code cell below it
-    page.keyboard.press("Enter")
-    page.keyboard.type("explorer.values")
-    page.keyboard.press("Shift+Enter")
-    output = page.locator(".cell").nth(-2).locator(".output_subarea").last
-    output.wait_for(timeout=60_000)
-    return ast.literal_eval(output.inner_text().strip())
-
-
-def test_sliders_are_named_move_from_the_keyboard_and_reach_the_kernel(browser, classic):
+def test_explorer_prints_the_books_outputs_and_its_sliders_are_named_and_reach_the_kernel(
+    browser, classic
+):
+    url, folder, venv = classic
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     log = watch(page, allowed=("http://127.0.0.1", "data:"))
-    page.goto(f"{classic}/notebooks/explorer.ipynb", wait_until="domcontentloaded")
+    page.goto(f"{url}/notebooks/explorer.ipynb", wait_until="domcontentloaded")
     try:
-        run_all(page)
+        page.wait_for_function(IDLE, timeout=120_000)
+        page.click("#celllink")
+        page.click("#run_all_cells")
+        page.wait_for_selector(".regression-explorer canvas", timeout=300_000)
+        page.wait_for_function(IDLE, timeout=300_000)
+        # saved, the run prints what the stored notebook does, as nbval compares them
+        page.evaluate("async () => { await Jupyter.notebook.save_notebook(false); }")
+        stored = nbformat.read(ROOT / "book" / colab_smoke.EXPLORER, as_version=4)
+        ran = nbformat.read(folder / colab_smoke.EXPLORER, as_version=4)
+        assert colab_smoke.differences(stored, ran) == []
+        cells = colab_smoke.code_cells(stored)[1:]
+        assert any(colab_smoke.printed(cell, []) for cell in cells if colab_smoke.compared(cell))
         explorer = page.locator(".regression-explorer").first
         sliders = explorer.evaluate(SLIDERS)
         assert len(sliders) >= 6, sliders
@@ -128,11 +102,17 @@ def test_sliders_are_named_move_from_the_keyboard_and_reach_the_kernel(browser, 
             assert float(now["now"]) == float(now["readout"]), now
             moved.append(float(now["readout"]))
         # explorer.values lists the sliders in the order the page shows them
-        assert list(kernel_values(page).values()) == pytest.approx(moved, abs=0.005)
+        run_new_cell(page, page.locator(".cell").last.locator(".prompt").first, "explorer.values")
+        output = page.locator(".cell").nth(-2).locator(".output_subarea").last
+        output.wait_for(timeout=60_000)
+        values = ast.literal_eval(output.inner_text().strip())
+        assert list(values.values()) == pytest.approx(moved, abs=0.005)
     finally:
         if page.locator(".regression-explorer").count():
             page.locator(".regression-explorer").first.scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOT))
+    widgets = {name: colab_smoke.distributions(venv)[name] for name in ("anywidget", "ipywidgets")}
+    assert widgets == {name: colab_smoke.COLAB[name] for name in widgets}
     assert log.blocked_requests == [], log
     assert [e for e in log.console_errors if not e.startswith(NOTEBOOK_NOISE)] == [], log
     page.close()

@@ -1,8 +1,7 @@
 """The notebooks where readers run them: Colab's versions, a bare Jupyter, Binder's environment.
 
 The fast tests check that the first cells' pins, binder/requirements.txt and the book's
-constraints agree. The `colab` tests run the notebooks in each runtime (tools/colab_smoke.py):
-minutes.
+constraints agree; the `colab` ones run the notebooks in each runtime (tools/colab_smoke.py).
 """
 
 from __future__ import annotations
@@ -13,13 +12,12 @@ from d2lsetup import DEFAULT, FRAMEWORKS, INSTALLERS, NO_DEPS, PACKAGES
 from tests.conftest import ROOT
 from tools import colab_smoke
 from tools.book import toc_notebooks
-from tools.colab_smoke import COLAB, COLAB_FRAMEWORKS, pins
+from tools.colab_smoke import COLAB, COLAB_FRAMEWORKS, LACKING, code_cells, pins, printed
 
 BINDER = pins(colab_smoke.BINDER)
-# The constraints of each of the book's own environments
-CONSTRAINTS = {
+CONSTRAINTS = {  # of each of the book's own environments
     fw.environment: pins(
-        colab_smoke.CONSTRAINTS if fw.environment == ".venv" else ROOT / f"constraints-{name}.txt"
+        ROOT / ("constraints.txt" if fw.environment == ".venv" else f"constraints-{name}.txt")
     )
     for name, fw in FRAMEWORKS.items()
 }
@@ -55,35 +53,27 @@ def test_colab_keeps_its_versions_and_adds_only_d2l_and_d2lsave(run_in):
 def test_colab_runs_every_notebook_and_prints_the_stored_outputs(run_in):
     """Colab's versions (torch 2.11, JAX 0.7.2, TensorFlow 2.20) run every notebook of the
     frameworks Colab has to its end, printing the same data, losses and messages as the book's
-    own wherever nbval compares them; the others stop in their first cell (below)."""
+    own wherever nbval compares them; the explorer's runs in the classic Notebook's test."""
     colab = run_in("colab")
-    assert sorted(colab.ran) == sorted(path.name for path in (ROOT / "book").glob("*.ipynb"))
-    running = [path.name for path in colab_smoke.notebooks(COLAB_FRAMEWORKS)]
+    books = sorted(path.name for path in (ROOT / "book").glob("*.ipynb"))
+    assert sorted([*colab.ran, colab_smoke.EXPLORER]) == books
+    running = [p.name for p in colab_smoke.notebooks(COLAB_FRAMEWORKS) if p.name in colab.ran]
     assert {name: colab.errors[name] for name in running if name in colab.errors} == {}
     assert sorted(colab.differences) == sorted(running)
     assert {name: cells for name, cells in colab.differences.items() if cells} == {}
-    chapter = colab_smoke.code_cells(colab.ran[PYTORCH_NOTEBOOKS[0]])
-    assert any(colab_smoke.printed(cell, []) for cell in chapter if colab_smoke.compared(cell))
+    chapter = code_cells(colab.ran[PYTORCH_NOTEBOOKS[0]])
+    assert any(printed(cell, []) for cell in chapter if colab_smoke.compared(cell))
 
 
 @pytest.mark.colab
 def test_frameworks_colab_lacks_stop_at_once_saying_where_they_run(run_in):
     colab = run_in("colab")
-    lacking = colab_smoke.notebooks(tuple(set(FRAMEWORKS) - set(COLAB_FRAMEWORKS)))
-    assert lacking and sorted(colab.errors) == sorted(path.name for path in lacking)
+    lacking = [path.name for path in colab_smoke.notebooks(LACKING)]
+    assert lacking and sorted(colab.errors) == sorted(lacking)
     for name, (cell, error) in colab.errors.items():
         assert cell == 0 and error.startswith("RuntimeError: MXNet 1.9.1 needs Python <= 3.11")
         assert "requirements-mxnet.txt" in error and "python3.11 -m venv" in error, name
-        first = colab_smoke.code_cells(colab.ran[name])[0]
-        assert "Installing" not in colab_smoke.printed(first, []), name
-
-
-@pytest.mark.colab
-def test_explorer_works_with_colabs_anywidget_and_ipywidgets(run_in):
-    probe = run_in("colab").probe
-    assert (probe["anywidget"], probe["ipywidgets"]) == (COLAB["anywidget"], COLAB["ipywidgets"])
-    assert probe["rows"] == probe["labels"] == probe["values"]["n"] == 50
-    assert probe["values"]["noise"] == 0.5
+        assert "Installing" not in printed(code_cells(colab.ran[name])[0], []), name
 
 
 @pytest.mark.colab
