@@ -1,9 +1,4 @@
-"""Shared fixtures: the built book, and pytest-playwright's browser, Debian's Chromium.
-
-A test that uses one of the slow fixtures gets that fixture's marker, so that `make check`,
-which deselects the slow markers, leaves out exactly the tests that need a browser, a book
-build or JupyterLab.
-"""
+"""Shared fixtures: the built book, and pytest-playwright's browser, Debian's Chromium."""
 
 from __future__ import annotations
 
@@ -21,42 +16,26 @@ from tools.pdf import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
-
-
-# fixture -> the marker of every test that uses it, directly or through another fixture
-FIXTURE_MARKERS = {
-    "built_book": "build",
-    "browser": "browser",
-    "lab": "lab",
-    "released": "build",
-}
-# `make test` runs the tests of these markers beside the others, which build the book in
-# _build/html: none of them may use the built book, which may be half-written at the time.
-RUN_BESIDE_THE_BUILD = {"nbval", "colab"}
-BUILT_BOOK = {"built_book"}
+# `make test` runs these beside the rest, which builds the book: they may not use the build
+BESIDE_THE_BUILD = {"nbval", "colab"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test with the markers of the slow fixtures it needs, and each notebook cell
-    nbval runs with `nbval`."""
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each notebook cell nbval runs `nbval`; refuse a test beside the build that uses it."""
     for item in items:
         if Path(getattr(item, "path", "")).suffix == ".ipynb":
             item.add_marker("nbval")
-        for fixture in getattr(item, "fixturenames", ()):
-            if fixture in FIXTURE_MARKERS:
-                item.add_marker(FIXTURE_MARKERS[fixture])
     clashes = [
         item.nodeid
         for item in items
-        if {marker.name for marker in item.iter_markers()} & RUN_BESIDE_THE_BUILD
-        and BUILT_BOOK & set(getattr(item, "fixturenames", ()))
+        if {marker.name for marker in item.iter_markers()} & BESIDE_THE_BUILD
+        and "built_book" in getattr(item, "fixturenames", ())
     ]
     if clashes:
         raise pytest.UsageError(
-            f"{', '.join(clashes)}: a test marked {' or '.join(sorted(RUN_BESIDE_THE_BUILD))} "
-            "runs beside the book's build in `make test`, so it may not use "
-            f"{', '.join(sorted(BUILT_BOOK))}"
+            f"{', '.join(clashes)}: marked nbval or colab, so run beside the book's build in "
+            "`make test`, and may not use built_book"
         )
 
 
