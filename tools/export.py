@@ -1,7 +1,6 @@
 """Export the executed notebooks as `notebooks/<page>[.<framework>].ipynb` for Colab and Jupyter,
-which show MyST as raw text: code and outputs kept, glue roles made their values, references
-links to the published book with the titles and numbers of Sphinx's environment of the book,
-exercises, solutions and admonitions plain Markdown. Other MyST is an error naming it."""
+which show MyST as raw text: code and outputs kept, MyST made plain Markdown, with glued values
+and links numbered and titled as Sphinx's reading of the book. Other MyST is an error naming it."""
 
 from __future__ import annotations
 
@@ -14,7 +13,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import nbformat
 from docutils.parsers.rst import Directive
@@ -41,29 +40,23 @@ class ExportError(ValueError):
     """MyST that has no plain-Markdown form here, or a value the export cannot find."""
 
 
-@dataclass(frozen=True)
-class Target:
-    """Where a label points in the book; `text` is what {ref} shows, `number` what {numref}."""
+class Target(NamedTuple):
+    """Where a label points; `text` is what {ref} shows, `number` ("Fig. 3", or "") {numref}."""
 
-    docname: str
-    anchor: str
+    url: str
     text: str
-    number: str = ""  # e.g. "Fig. 3"; empty when not numbered
+    number: str = ""
 
 
 @dataclass
 class Book:
-    """The book as converting a page needs it: its address, page titles and labelled targets,
-    and that page's name and glued values."""
+    """The book's address, page titles and labels, and the page being converted and its glue."""
 
     base_url: str
     titles: dict[str, str]
     targets: dict[str, Target]
     docname: str = ""
     glue: dict[str, str] = field(default_factory=dict)
-
-    def url(self, docname: str, anchor: str = "") -> str:
-        return f"{self.base_url}{docname}.html" + (f"#{anchor}" if anchor else "")
 
     def target(self, label: str, role: str, numbered: bool = False) -> Target:
         found = self.targets.get(label)
@@ -85,18 +78,18 @@ def book_index(env: Any) -> Book:
         for anchor, number in anchors.items()
     }
     exercises = getattr(env, "sphinx_exercise_registry", {})
-    std, targets = env.domaindata["std"], {}
+    base_url, std, targets = env.config.html_baseurl.rstrip("/") + "/", env.domaindata["std"], {}
     for label, (doc, anchor, *title) in {**std["anonlabels"], **std["labels"]}.items():
         number = numbers.get((doc, anchor), "")
         # sphinx-exercise shows a reference to a numbered exercise as its number
         text = (number if label in exercises else "") or (title[0] if title else "")
-        targets[label] = Target(doc, anchor, text, number)
+        url = f"{base_url}{doc}.html" + (f"#{anchor}" if anchor else "")
+        targets[label] = Target(url, text, number)
     titles = {doc: title.astext() for doc, title in env.titles.items()}
-    return Book(env.config.html_baseurl.rstrip("/") + "/", titles, targets)
+    return Book(base_url, titles, targets)
 
 
 def load_environment(doctrees: Path) -> Any:
-    """The Sphinx environment a build of the book pickled in its doctrees folder."""
     return pickle.loads((doctrees / "environment.pickle").read_bytes())
 
 
@@ -116,7 +109,6 @@ def read_book(out: Path = SPHINX_DIR) -> Book:
 
 
 def _glue_values(notebook: nbformat.NotebookNode) -> dict[str, str]:
-    """The `text/plain` glued outputs of an executed notebook, by name."""
     values = {}
     for output in (output for cell in notebook.cells for output in cell.get("outputs", [])):
         scrapbook = output.get("metadata", {}).get("scrapbook", {})
@@ -139,12 +131,10 @@ def format_glued(text: str, spec: str) -> str:
 
 
 def escape_markdown(text: str) -> str:
-    """Text to appear literally in Markdown: its emphasis, link and HTML characters escaped."""
     return re.sub(r"([\\`*_\[\]<>|])", r"\\\1", text)
 
 
 def convert_role(name: str, content: str, book: Book) -> str:
-    """The plain-Markdown form of one MyST role."""
     role = f"{{{name}}}`{content}`"
     explicit, text, target = split_explicit_title(content)
     text = text if explicit else ""
@@ -161,12 +151,12 @@ def convert_role(name: str, content: str, book: Book) -> str:
         number = found.number.rsplit(" ", 1)[-1]
         if name == "numref":
             text = text.replace("%s", number).replace("{number}", number) or found.number
-        text, url = text or found.text, book.url(found.docname, found.anchor)
+        text, url = text or found.text, found.url
     elif name == "doc":
         target = docname_join(book.docname, target)
         if target not in book.titles:
             raise ExportError(f"{role}: no page {target!r} in _toc.yml")
-        text, url = text or book.titles[target], book.url(target)
+        text, url = text or book.titles[target], f"{book.base_url}{target}.html"
     else:
         known = "glue:text, ref, numref, doc"
         raise ExportError(f"the role {{{name}}} has no plain-Markdown form here; known: {known}")
@@ -227,8 +217,7 @@ def convert_directive(info: str, content: str, book: Book) -> list[str]:
         return [f"**{heading}{title}**\n\n{body}"]
     if name == "solution-start":
         exercise = book.target(argument, f"{{{name}}} {argument}", numbered=True)
-        url = book.url(exercise.docname, exercise.anchor)
-        return [CollapsedHeading(f"## Solution to [{exercise.number}]({url})")]
+        return [CollapsedHeading(f"## Solution to [{exercise.number}]({exercise.url})")]
     if name in ("solution-end", "glue"):  # a notebook shows a glued output where it is made
         return []
     raise ExportError(
@@ -238,8 +227,7 @@ def convert_directive(info: str, content: str, book: Book) -> list[str]:
 
 
 def convert_markdown(source: str, book: Book) -> list[str]:
-    """A MyST Markdown cell, split into blocks by MyST's markdown-it parser, as plain-Markdown
-    cells (a new one where a solution starts); targets and comments dropped."""
+    """A MyST Markdown cell as plain-Markdown cells, a new one where a solution starts."""
     lines, cells, index = source.split("\n"), [""], 0
     blocks = [t for t in BLOCKS.parse(source) if t.level == 0 and t.type in SPLIT_AT] + [None]
     for token in blocks:
@@ -261,16 +249,8 @@ def convert_markdown(source: str, book: Book) -> list[str]:
     return [cell for cell in tidy if cell.strip()]
 
 
-def _caption(figure: dict, book: Book) -> list[str]:
-    """A figure's caption, which the book keeps in its cell's metadata, numbered as the book."""
-    number = book.targets.get(figure.get("name", ""), Target("", "", "")).number
-    caption = convert_inline(" ".join(str(figure.get("caption", "")).split()), book)
-    return [f"**{number}** " * bool(number) + caption] if caption else []
-
-
 def export_notebook(md: Path, book: Book, framework: str = DEFAULT) -> nbformat.NotebookNode:
-    """One page's notebook in one framework: code cells and outputs kept, Markdown made plain,
-    each figure's caption in a Markdown cell after it."""
+    """One page's notebook in one framework: Markdown made plain, a caption after each figure."""
     executed = derived_notebook(md, framework)
     source = nbformat.read(executed, as_version=4)
     name = md.relative_to(ROOT).with_suffix("").as_posix()
@@ -280,8 +260,11 @@ def export_notebook(md: Path, book: Book, framework: str = DEFAULT) -> nbformat.
         try:
             if cell.cell_type == "markdown":
                 texts = convert_markdown(cell.source, book)
-            else:
-                texts = _caption(cell.metadata.get("mystnb", {}).get("figure", {}), book)
+            else:  # the caption the book keeps in the cell's metadata, numbered as the book
+                figure = cell.metadata.get("mystnb", {}).get("figure", {})
+                number = getattr(book.targets.get(figure.get("name", "")), "number", "")
+                caption = convert_inline(" ".join(str(figure.get("caption", "")).split()), book)
+                texts = [f"**{number}** " * bool(number) + caption] if caption else []
                 cells.append(nbformat.from_dict(cell))
                 if "hide-cell" in cell.metadata.get("tags", []):  # stays folded
                     cells[-1].metadata.setdefault("jupyter", {})["source_hidden"] = True
@@ -304,28 +287,26 @@ def export_notebook(md: Path, book: Book, framework: str = DEFAULT) -> nbformat.
     return notebook
 
 
-def exported_path(md: Path, export_dir: Path = EXPORT_DIR, framework: str = DEFAULT) -> Path:
-    """Where a page's export is written: `notebooks/<page>[.<framework>].ipynb`."""
-    return export_dir / derived_notebook(md, framework).name
+def exported_path(md: Path, framework: str = DEFAULT) -> Path:
+    return EXPORT_DIR / derived_notebook(md, framework).name
 
 
-def export_all(book: Book, export_dir: Path = EXPORT_DIR) -> dict[Path, str]:
+def export_all(book: Book) -> dict[Path, str]:
     """Every exported notebook's path and file text, without writing anything."""
     files = {}
     for md in toc_notebooks():
         for framework in launched_frameworks(md):
             notebook = export_notebook(md, book, framework)
             nbformat.validate(notebook)
-            files[exported_path(md, export_dir, framework)] = nbformat.writes(notebook) + "\n"
+            files[exported_path(md, framework)] = nbformat.writes(notebook) + "\n"
     return files
 
 
-def write_all(export_dir: Path = EXPORT_DIR) -> list[tuple[Path, bool]]:
-    """Write the exports of a fresh reading of the book, each only if its bytes change, and
-    remove stale ones: (path, whether it was written or removed) for each."""
-    files = export_all(read_book(), export_dir)
+def write_all() -> list[tuple[Path, bool]]:
+    """Write the exports of a fresh reading of the book that change, remove stale ones."""
+    files = export_all(read_book())
     written = [(path, write_if_changed(path, text)) for path, text in files.items()]
-    for stale in sorted(set(export_dir.glob("*.ipynb")) - set(files)):
+    for stale in sorted(set(EXPORT_DIR.glob("*.ipynb")) - set(files)):
         stale.unlink()
         written.append((stale, True))
     return written

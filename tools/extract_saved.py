@@ -14,23 +14,23 @@ import keyword
 import re
 import subprocess
 import symtable
-import sys
 import tempfile
 import textwrap
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
+from typing import NamedTuple
 
 import jupytext
 import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 from markdown_it import MarkdownIt
+from ruff.__main__ import find_ruff_bin
 
-from tools.book import ROOT, display_path, toc_notebooks, write_if_changed
+from tools.book import PACKAGE, ROOT, display_path, toc_notebooks, write_if_changed
 from tools.frameworks import DEFAULT, TITLES, framework_notebooks
 
-PACKAGE = "d2lsave"
 PACKAGE_DIR = ROOT / PACKAGE
 LINE_LENGTH = 96  # the project's ruff limit, less room for the closing quotes
 SAVE_MARK = re.compile(r"#\s*@save\s*$")
@@ -81,10 +81,7 @@ class SaveError(Exception):
     """A `#@save` cell that cannot be turned into module code; names the page and cell."""
 
 
-@dataclass
-class SavedBlock:
-    """The saved statements of one cell."""
-
+class SavedBlock(NamedTuple):
     cell: int
     section: str
     code: str
@@ -99,8 +96,8 @@ class SavedNotebook:
     title: str
     framework: str
     module: str  # the page's own module for the default framework, the framework's otherwise
-    blocks: list[SavedBlock]
-    imports: dict[str, str]  # bound name -> one import statement binding it
+    blocks: list[SavedBlock] = field(default_factory=list)
+    imports: dict[str, str] = field(default_factory=dict)  # bound name -> an import binding it
 
 
 def _headings(markdown: str) -> list[tuple[int, str]]:
@@ -116,8 +113,7 @@ def _one_line_body(node: ast.stmt, lines: list[str]) -> bool:
 
 
 def _marked_lines(node: ast.stmt, lines: list[str]) -> range:
-    """The lines where a `#@save` saves `node`: for a definition its decorators and header,
-    up to its body; any line of another statement."""
+    """The lines where `#@save` saves `node`: a definition's decorators and header, else all."""
     first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
     if isinstance(node, DEFINITION):
         return range(first, node.body[0].lineno + _one_line_body(node, lines))
@@ -125,8 +121,7 @@ def _marked_lines(node: ast.stmt, lines: list[str]) -> range:
 
 
 def _section_note(section: str, relpath: str, width: int) -> str:
-    """`Defined in <section> (<path>).`, wrapped at spaces only: the path stays whole, to be
-    found and copied from the source."""
+    """`Defined in <section> (<path>).`, wrapped at spaces only, so the path stays findable."""
     note = f"Defined in {section} ({relpath})."
     return "\n".join(textwrap.wrap(note, width, break_on_hyphens=False, break_long_words=False))
 
@@ -185,25 +180,28 @@ def _bound_names(node: ast.AST) -> list[str]:
 def _read_cell(saved: SavedNotebook, index: int, source: str, section: str) -> None:
     """Add a code cell's imports, and the statements its `#@save` marks select, to `saved`."""
     where = f"{saved.relpath}, cell {index}"
-    python = TransformerManager().transform_cell(source)
     try:
-        tree = ast.parse(python)
-        marks = [
-            (token.start[0], token.start[1], token.end[1])
-            for token in tokenize.generate_tokens(io.StringIO(python).readline)
-            if token.type == tokenize.COMMENT and SAVE_MARK.fullmatch(token.string)
-        ]
-        if marks and "get_ipython()" in python and "get_ipython()" not in source:
-            raise SaveError(
-                f"{where}: a #@save cell holds IPython syntax (a magic or a shell escape), "
-                "which a Python module cannot contain; move it to a cell of its own"
-            )
-        tree = ast.parse(source) if marks else tree
-    except SyntaxError as err:
-        raise SaveError(f"{where}: cannot parse the cell: {err}") from err
+        python, tree = source, ast.parse(source)
+    except SyntaxError:  # IPython syntax (a magic, a shell escape) or a mistake
+        python = TransformerManager().transform_cell(source)
+        try:
+            tree = ast.parse(python)
+        except SyntaxError as err:
+            raise SaveError(f"{where}: cannot parse the cell: {err}") from err
     saved.imports.update(_import_bindings(tree))
-    lines = source.splitlines()
-    chosen = []
+    if "@save" not in python:  # spares tokenizing most cells
+        return
+    marks = [
+        (token.start[0], token.start[1], token.end[1])
+        for token in tokenize.generate_tokens(io.StringIO(python).readline)
+        if token.type == tokenize.COMMENT and SAVE_MARK.fullmatch(token.string)
+    ]
+    if marks and python != source:
+        raise SaveError(
+            f"{where}: a #@save cell holds IPython syntax (a magic or a shell escape), "
+            "which a Python module cannot contain; move it to a cell of its own"
+        )
+    lines, chosen = source.splitlines(), []
     if any(not lines[line - 1][:start].strip() for line, start, _ in marks):
         chosen = list(tree.body)  # a mark on a line of its own saves the whole cell
     else:
@@ -230,11 +228,10 @@ def _read_cell(saved: SavedNotebook, index: int, source: str, section: str) -> N
 def read_notebook(
     path: Path, notebook: nbformat.NotebookNode | None = None, framework: str = DEFAULT
 ) -> SavedNotebook:
-    """The saved code of one framework's cells of the page at `path` (by default all its
-    cells), with the section each comes from and the names the page imports."""
+    """The saved code of a page's cells (of one framework), its sections and the page's imports."""
     notebook = jupytext.read(path) if notebook is None else notebook
     module = path.stem.replace("-", "_") if framework == DEFAULT else framework
-    saved = SavedNotebook(display_path(path), path.stem, framework, module, [], {})
+    saved = SavedNotebook(display_path(path), path.stem, framework, module)
     sections: list[tuple[int, str]] = []
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type == "markdown":
@@ -267,15 +264,11 @@ def _needed_imports(saved: SavedNotebook, defined_in: dict[str, str]) -> list[st
     table = symtable.symtable(code, saved.relpath, "exec")
     defined = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
     needed = _global_references(table) - defined - set(dir(builtins))
-    missing = sorted(needed - set(saved.imports))
-    if missing:
-        cells = [
-            str(block.cell)
-            for block in saved.blocks
-            if set(missing) & _global_references(symtable.symtable(block.code, "cell", "exec"))
-        ]
+    if missing := sorted(needed - set(saved.imports)):
+        tables = {b.cell: symtable.symtable(b.code, "cell", "exec") for b in saved.blocks}
+        cells = ", ".join(str(c) for c, t in tables.items() if set(missing) & _global_references(t))
         raise SaveError(
-            f"{saved.relpath}, cell {', '.join(cells)}: saved code uses {', '.join(missing)}, "
+            f"{saved.relpath}, cell {cells}: saved code uses {', '.join(missing)}, "
             "which neither a saved definition nor an import in the page provides"
         )
     own, imports = f"from {PACKAGE} import", {name: saved.imports[name] for name in needed}
@@ -285,9 +278,7 @@ def _needed_imports(saved: SavedNotebook, defined_in: dict[str, str]) -> list[st
 
 
 def render_module(saved: SavedNotebook, defined_in: dict[str, str]) -> str:
-    """One page's module: header, imports, `__all__`, then each cell's saved code.
-
-    `defined_in` maps a name of the package to the module that defines it."""
+    """One page's module: header, imports, `__all__`, then each cell's saved code."""
     public = [name for block in saved.blocks for name in block.public_names]
     return "\n\n".join(
         [
@@ -303,13 +294,6 @@ def render_module(saved: SavedNotebook, defined_in: dict[str, str]) -> str:
     )
 
 
-def render_init(notebooks: list[SavedNotebook]) -> str:
-    """The package's `__init__`: every public PyTorch name, in the book's reading order."""
-    modules = {n: saved.module for saved in notebooks for b in saved.blocks for n in b.public_names}
-    init = INIT.replace("@MODULES@", repr(modules)).replace("@NAMES@", repr(list(modules)))
-    return HEADER.format(ALL_PAGES) + "\n" + init
-
-
 def _formatted(files: dict[Path, str]) -> dict[Path, str]:
     """The files with imports sorted and code formatted by ruff, with the project's settings."""
     with tempfile.TemporaryDirectory(dir=ROOT) as scratch:
@@ -318,24 +302,20 @@ def _formatted(files: dict[Path, str]) -> dict[Path, str]:
         for path, text in files.items():
             (folder / path.name).write_text(text)
         for args in (["check", "--select", "I", "--fix", "--quiet"], ["format", "--quiet"]):
-            command = [sys.executable, "-m", "ruff", *args, str(folder)]
+            command = [find_ruff_bin(), *args, folder]
             result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
             if result.returncode:
                 raise SaveError(f"ruff could not format {PACKAGE}:\n{result.stdout}{result.stderr}")
         return {path: (folder / path.name).read_text() for path in files}
 
 
-def build_package() -> dict[Path, str]:
-    """Every file of the package, as path -> text, generated in memory."""
+def write_package() -> list[Path]:
+    """Generate the package, write the files whose text changes, delete stale ones."""
     pages = toc_notebooks()
     saved = [read_notebook(p, nb, fw) for p in pages for fw, _, nb in framework_notebooks(p)]
     saved = [notebook for notebook in saved if notebook.blocks]
-    default = [notebook for notebook in saved if notebook.framework == DEFAULT]
-    files = {
-        PACKAGE_DIR / "__init__.py": render_init(default),
-        PACKAGE_DIR / "torch.py": DEFAULT_ALIAS,
-    }
-    defined_in: dict[str, str] = {}
+    files = {PACKAGE_DIR / "__init__.py": "", PACKAGE_DIR / "torch.py": DEFAULT_ALIAS}
+    defined_in: dict[str, str] = {}  # the public PyTorch names, in reading order: __init__'s
     for notebook in saved:
         target = PACKAGE_DIR / f"{notebook.module}.py"
         if not notebook.module.isidentifier() or keyword.iskeyword(notebook.module):
@@ -345,16 +325,12 @@ def build_package() -> dict[Path, str]:
         files[target] = render_module(notebook, defined_in)
         if notebook.framework == DEFAULT:  # `from d2lsave import x` means the PyTorch x
             defined_in.update({n: notebook.module for b in notebook.blocks for n in b.public_names})
+    init = INIT.replace("@MODULES@", repr(defined_in)).replace("@NAMES@", repr(list(defined_in)))
+    files[PACKAGE_DIR / "__init__.py"] = HEADER.format(ALL_PAGES) + "\n" + init
     files = _formatted(files)
     for page in pages:  # a page's front end ships beside its code
         if (js := page.with_suffix(".js")).exists():
             files[PACKAGE_DIR / f"{page.stem.replace('-', '_')}.js"] = js.read_text()
-    return files
-
-
-def write_package(files: dict[Path, str]) -> list[Path]:
-    """Write the files whose text changes, delete stale ones; the files written."""
-    written = [path for path, text in files.items() if write_if_changed(path, text)]
     for stale in {*PACKAGE_DIR.glob("*.py"), *PACKAGE_DIR.glob("*.js")} - set(files):
         stale.unlink()
-    return written
+    return [path for path, text in files.items() if write_if_changed(path, text)]
