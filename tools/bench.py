@@ -1,11 +1,6 @@
-"""Weigh and time the book: every figure of `make bench` (`python -m tools.bench`).
-
-Figures, not tests: the ones worth quoting are ratios measured side by side in one run, which
-hold across machines and loads better than rates. The sections (`--only` picks some):
-pages (each page from disk in Chromium, an empty cache per visit), loaders (the chapter's
-readers, and worker processes on costly examples), frameworks (each framework's readers, in its
-own environment), streams (SyntheticRegressionStream), io (the dataset file against sequential
-I/O, the page cache dropped before every read) and explorer (key press to redraw, in Chromium).
+"""Weigh and time the book: every figure of `make bench` (`python -m tools.bench`; `--only`
+picks sections). Figures, not tests: the ones worth quoting are ratios measured side by side in
+one run, which hold across machines and loads better than rates.
 """
 
 from __future__ import annotations
@@ -15,7 +10,6 @@ import itertools
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -33,7 +27,7 @@ from playwright.sync_api import sync_playwright
 import d2lsave
 from d2lsetup import FRAMEWORKS
 from tools import explorer_page as ep
-from tools.book import ROOT, toc_pages
+from tools.book import ROOT
 
 TARGET = 0.5  # streams: of torch.randn's rate from batch 1024; io: of sequential writes, reads
 # How much each section reads, writes and repeats; QUICK is a smoke run of every section.
@@ -78,18 +72,42 @@ def costly_batch(indices: list[int]) -> torch.Tensor:
     return torch.stack(rows)
 
 
+# Run in a framework's own environment: prints {batch size: {reader: examples per second}}.
+MEASURE = """
+import importlib, json, sys
+module = importlib.import_module(sys.argv[1])
+examples, repeats = int(sys.argv[2]), int(sys.argv[3])
+data = module.SyntheticRegressionData(w=[2, -3.4], b=4.2, num_train=examples, num_val=0, seed=0)
+print(json.dumps({size: module.loader_throughput(data.X, data.y, int(size), repeats)
+                  for size in sys.argv[4:]}))
+"""
+
+
+def readers(title: str, sizes: Sizes, examples: int, frameworks, baseline: str) -> None:
+    """Each framework's `loader_throughput`, in a fresh process of its environment: M examples
+    per second, and in brackets the multiple of `baseline`'s, measured in the same process."""
+    print(f"## {title}: {examples:,} in-memory examples, best of {sizes.repeats} epochs\n")
+    rows = []
+    for framework in frameworks:
+        arguments = [f"d2lsave.{framework.module}", examples, sizes.repeats, *sizes.batch_sizes]
+        python = ROOT / framework.environment / "bin" / "python"
+        command = [python, "-c", MEASURE, *map(str, arguments)]
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"{framework.title}: {result.stderr.strip()[-2000:]}")
+        rates = json.loads(result.stdout.strip().splitlines()[-1]).values()
+        for reader in next(iter(rates)):
+            cells = [f"{r[reader] / 1e6:.2f} M/s ({r[reader] / r[baseline]:.3g}x)" for r in rates]
+            rows.append([framework.title, reader, *cells])
+    table(["framework", "reader"] + [f"batch {size}" for size in sizes.batch_sizes], rows)
+
+
 def loaders(sizes: Sizes, folder: Path) -> None:
-    """The chapter's readers on the same tensors; then what worker processes add."""
-    n, baseline = sizes.loader_examples, "DataLoader(TensorDataset)"
-    data = d2lsave.SyntheticRegressionData(w=[2, -3.4], b=4.2, num_train=n, num_val=0, seed=0)
-    print(f"## Readers: {n:,} in-memory examples, best of {sizes.repeats} epochs; M examples/s")
-    print(f"and in brackets the multiple of {baseline}'s\n")
-    rates = [d2lsave.loader_throughput(data.X, data.y, b, sizes.repeats) for b in sizes.batch_sizes]
-    rows = [
-        [reader, *(f"{r[reader] / 1e6:.2f} ({r[reader] / r[baseline]:.1f}x)" for r in rates)]
-        for reader in rates[0]
-    ]
-    table(["reader"] + [f"batch {size}" for size in sizes.batch_sizes], rows)
+    """The chapter's PyTorch readers; then what worker processes add on costly examples."""
+    baseline = "DataLoader(TensorDataset)"
+    readers(
+        "The chapter's readers", sizes, sizes.loader_examples, [FRAMEWORKS["pytorch"]], baseline
+    )
     threads, costly, workers = torch.get_num_threads(), range(sizes.costly_examples), {}
     torch.set_num_threads(1)  # one core per process, so that workers are what adds cores
     try:
@@ -105,37 +123,9 @@ def loaders(sizes: Sizes, folder: Path) -> None:
     table(["num_workers", "examples/s", "vs 0 workers"], rows)
 
 
-# Run in a framework's own environment: prints {batch size: {reader: examples per second}}.
-MEASURE = """
-import importlib, json, sys
-module = importlib.import_module(sys.argv[1])
-examples, repeats = int(sys.argv[2]), int(sys.argv[3])
-data = module.SyntheticRegressionData(w=[2, -3.4], b=4.2, num_train=examples, num_val=0, seed=0)
-print(json.dumps({size: module.loader_throughput(data.X, data.y, int(size), repeats)
-                  for size in sys.argv[4:]}))
-"""
-
-
 def frameworks(sizes: Sizes, folder: Path) -> None:
-    """Each framework's `loader_throughput`, in a fresh process of its environment."""
-    n, scratch = sizes.framework_examples, "from-scratch iterator"
-    print(
-        f"## Readers in each framework: {n:,} in-memory examples, best of {sizes.repeats} "
-        f"epochs; ratios to the same framework's {scratch}, in the same process\n"
-    )
-    rows = []
-    for framework in FRAMEWORKS.values():
-        python = ROOT / framework.environment / "bin" / "python"
-        module, arguments = f"d2lsave.{framework.module}", map(str, sizes.batch_sizes)
-        command = [str(python), "-c", MEASURE, module, str(n), str(sizes.repeats), *arguments]
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise RuntimeError(f"{framework.title}: {result.stderr.strip()[-2000:]}")
-        rates = json.loads(result.stdout.strip().splitlines()[-1]).values()
-        for reader in next(iter(rates)):
-            cells = [f"{r[reader] / 1e6:.2f} M/s ({r[reader] / r[scratch]:.2g}x)" for r in rates]
-            rows.append([framework.title, reader, *cells])
-    table(["framework", "reader"] + [f"batch {size}" for size in sizes.batch_sizes], rows)
+    scratch, examples = "from-scratch iterator", sizes.framework_examples
+    readers("Readers in each framework", sizes, examples, FRAMEWORKS.values(), scratch)
 
 
 def streams(sizes: Sizes, folder: Path) -> None:
@@ -196,11 +186,6 @@ def io(sizes: Sizes, folder: Path, block_size: int = 2**16, buffer: int = 2) -> 
     )
 
 
-def book_pages() -> list[str]:
-    """The built HTML of every page of the table of contents, relative to the built book."""
-    return [page.relative_to(ROOT).with_suffix(".html").as_posix() for page in toc_pages()]
-
-
 def body_size(request) -> int:
     try:
         return len(request.response().body())
@@ -212,41 +197,41 @@ TIMING = """() => [performance.getEntriesByType("navigation")[0].loadEventStart 
                    window.__firstPaint === undefined ? null : window.__firstPaint / 1000]"""
 
 
-def visit(browser, path: str) -> tuple[int, float, float | None, int]:
-    """One visit with an empty cache: bytes loaded, seconds from navigation to the load event
-    and to the first plot, and how many requests left the book (blocked)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_init_script(ep.RECORD_DRAWINGS)
-    log, loaded, page = ep.watch(context, ("file://", "data:", "blob:")), [], context.new_page()
+def visit(browser, path: str) -> tuple[int, float, float | None]:
+    """One visit with an empty cache: bytes loaded, and seconds from navigation to the load
+    event and to the first plot."""
+    page, loaded = browser.new_page(viewport={"width": 1280, "height": 900}), []
+    page.add_init_script(ep.RECORD_DRAWINGS)
+    ep.watch(page)
     page.on("requestfinished", lambda request: loaded.append(body_size(request)))
-    page.goto((ep.HTML / path).as_uri(), wait_until="load")
-    if "explorer" in path:
-        page.wait_for_function("() => window.__firstPaint !== undefined", timeout=60_000)
+    ep.goto(page, f"{ep.BOOK}/{path}")
     page.wait_for_load_state("networkidle")
     load, draw = page.evaluate(TIMING)
-    context.close()
-    return sum(loaded), load, draw, len(log.blocked_requests)
+    page.close()  # and its context
+    return sum(loaded), load, draw
 
 
 def pages(sizes: Sizes, folder: Path) -> None:
-    """Every page opened from disk, the medians of `sizes.visits` visits each."""
-    visits: dict[str, list] = {path: [] for path in book_pages()}
+    """Every page opened from disk, offline, the medians of `sizes.visits` visits each."""
+    visits: dict[str, list] = {path: [] for path in ep.PAGES}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=ep.CHROMIUM, args=ep.CHROMIUM_ARGS)
         for _ in range(sizes.visits):  # pages interleaved, so that a busy spell hits them all
             for path, runs in visits.items():
                 runs.append(visit(browser, path))
-    rows, medians = [], {}
-    for path, runs in visits.items():
-        figures = [statistics.median(f) if None not in f else 0 for f in zip(*runs, strict=True)]
-        loaded, load, draw, _ = medians[path] = figures
-        blocked = sum(run[3] for run in runs)  # every one, not a median
-        rows.append(
-            [path, f"{loaded / 1e6:.2f} MB", f"{load:.2f}", f"{draw:.2f}" if draw else "-", blocked]
-        )
+    medians = {
+        path: [statistics.median(f) if None not in f else 0 for f in zip(*runs, strict=True)]
+        for path, runs in visits.items()
+    }
     print(f"## Pages, medians of {sizes.visits} visits, each with an empty cache\n")
-    table(["page", "bytes loaded", "load s", "first plot s", "requests leaving the book"], rows)
-    draw, intro = medians["book/explorer.html"][2], next(iter(medians.values()))[1]
+    table(
+        ["page", "bytes loaded", "load s", "first plot s"],
+        [
+            [path, f"{size / 1e6:.2f} MB", f"{load:.2f}", f"{draw:.2f}" if draw else "-"]
+            for path, (size, load, draw) in medians.items()
+        ],
+    )
+    draw, intro = medians["book/explorer.html"][2], medians[ep.PAGES[0]][1]
     print(
         "Targets: every page <= 2 MB; the explorer's first plot <= 1 s and <= 1.2 times the "
         f"intro's load ({draw / intro:.2f})\n"
@@ -263,17 +248,17 @@ LATENCIES = """() => window.__keys.map((t) => window.__drawings.find((d) => d.en
 
 
 def explorer(sizes: Sizes, folder: Path) -> None:
-    """The explorer served from the browser context: arrow keys move the noise slider (the same
-    draws, new labels) or the seed slider (new draws), from keydown to the end of the drawing."""
+    """Arrow keys move the noise slider (the same draws, new labels) or the seed slider (new
+    draws): from keydown to the end of the drawing."""
     print(f"## The explorer, from a key press to the end of the redraw: {sizes.presses} presses\n")
     rows = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=ep.CHROMIUM, args=ep.CHROMIUM_ARGS)
         for name, points in itertools.product(("noise", "seed"), sizes.points):
-            context = browser.new_context(base_url=ep.BOOK)
-            context.add_init_script(ep.RECORD_DRAWINGS)
-            log, page = ep.watch(context, html=ep.HTML), context.new_page()
-            page.goto("book/explorer.html", wait_until="networkidle")
+            page = browser.new_page()
+            page.add_init_script(ep.RECORD_DRAWINGS)
+            ep.watch(page)
+            ep.goto(page, f"{ep.BOOK}/book/explorer.html", "networkidle")
             if f"n = {points} examples" not in ep.explorer(page).inner_text():
                 ep.set_slider(page, "n", points)
             page.evaluate(RECORD_KEYS)
@@ -282,11 +267,11 @@ def explorer(sizes: Sizes, folder: Path) -> None:
                 page.keyboard.press("ArrowRight" if i % 20 < 10 else "ArrowLeft")
             page.wait_for_timeout(200)
             ms = page.evaluate(LATENCIES)
-            context.close()
+            page.close()
             p95 = statistics.quantiles(ms, n=100, method="inclusive")[94]
             figures = [f"{f:.2f}" for f in (statistics.median(ms), p95, max(ms))]
-            rows.append([name, f"{points:,}", len(ms), *figures, len(log.blocked_requests)])
-    table(["slider", "points", "presses", "p50 ms", "p95 ms", "max ms", "blocked requests"], rows)
+            rows.append([name, f"{points:,}", *figures])
+    table(["slider", "points", "p50 ms", "p95 ms", "max ms"], rows)
 
 
 SECTIONS = {f.__name__: f for f in (pages, loaders, frameworks, streams, io, explorer)}
@@ -296,19 +281,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument("--folder", type=Path, default=ROOT / "_build", help="on the disk to test")
     args = parser.parse_args(argv)
-    missing = [path for path in book_pages() if not (ep.HTML / path).exists()]
+    missing = [path for path in ep.PAGES if not (ep.HTML / path).exists()]
     if {"pages", "explorer"} & set(args.only) and missing:
         parser.error(f"--only pages/explorer: {', '.join(missing)} not built; run make book")
-    args.folder.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="bench-", dir=args.folder))
-    try:
-        print(machine(folder))
+    (ROOT / "_build").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-", dir=ROOT / "_build") as scratch:
+        print(machine(Path(scratch)))
         for name in args.only:
-            SECTIONS[name](QUICK if args.quick else FULL, folder)
-    finally:
-        shutil.rmtree(folder)
+            SECTIONS[name](QUICK if args.quick else FULL, Path(scratch))
     return 0
 
 

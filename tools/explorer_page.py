@@ -1,17 +1,20 @@
-"""The built book in headless Chromium, offline, and its explorer seen from outside the page,
-for the browser tests and the benchmarks (the page ships no test code)."""
+"""The built book in headless Chromium, opened from disk and offline as readers may, and its
+explorer seen from outside the page, for the PDF, the browser tests and the benchmarks (the page
+ships no test code)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from types import SimpleNamespace
 
-from tools.pdf import CHROMIUM as CHROMIUM
-from tools.pdf import CHROMIUM_ARGS as CHROMIUM_ARGS
+from tools.book import ROOT, toc_pages
+from tools.env import CHROMIUM as CHROMIUM
 
-HTML = Path(__file__).resolve().parent.parent / "_build" / "html"
-BOOK = "http://book.test"  # the origin the book is served at, from `HTML`, inside the browser
+CHROMIUM_ARGS = "--no-sandbox --disable-gpu --disable-quic --no-first-run --disable-sync \
+--disable-background-networking --disable-component-update".split()
+HTML = ROOT / "_build" / "html"
+PAGES = [page.relative_to(ROOT).with_suffix(".html").as_posix() for page in toc_pages()]
+BOOK = HTML.as_uri()
+OFFLINE = (BOOK + "/", "data:", "blob:")  # what a page of the book may load
 LABELS = {
     "noise": "noise σ",
     "batch_size": "batch size",
@@ -55,33 +58,16 @@ RECORD_DRAWINGS = """(() => {
 })();"""
 
 
-@dataclass
-class PageLog:
-    """What the pages of a browser context did that a test or the benchmark asserts on."""
-
-    console_errors: list[str] = field(default_factory=list)
-    blocked_requests: list[str] = field(default_factory=list)
-    failed_requests: list[str] = field(default_factory=list)
-
-
-def watch(target, allowed: tuple[str, ...] = (), html: Path | None = None) -> PageLog:
-    """Let a page or context load only URLs starting with `allowed`, and with `html` the book
-    served at `BOOK`; log refused and failed requests and console errors."""
+def watch(target, allowed: tuple[str, ...] = OFFLINE) -> SimpleNamespace:
+    """Let a page or context load only URLs starting with `allowed`; log refused and failed
+    requests and console errors."""
     context = getattr(target, "context", target)
-    log = PageLog()
+    log = SimpleNamespace(console_errors=[], blocked_requests=[], failed_requests=[])
 
     def route(request_route) -> None:
-        url = request_route.request.url
-        if html is not None and url.startswith(BOOK + "/"):
-            path = html / unquote(urlsplit(url).path).lstrip("/")
-            path = path / "index.html" if path.is_dir() else path
-            if path.is_file():
-                return request_route.fulfill(path=path)
-            log.failed_requests.append(url)
-            return request_route.fulfill(status=404)
-        if url.startswith(allowed):
+        if request_route.request.url.startswith(allowed):
             return request_route.continue_()
-        log.blocked_requests.append(url)
+        log.blocked_requests.append(request_route.request.url)
         request_route.abort()
 
     context.route("**/*", route)
@@ -91,15 +77,18 @@ def watch(target, allowed: tuple[str, ...] = (), html: Path | None = None) -> Pa
     return log
 
 
+def goto(page, url: str, until: str = "load"):
+    """Open a page of the book; one with widgets once its live explorer has drawn."""
+    page.goto(url, wait_until=until)
+    if page.locator("script[type*=widget-view]").count():
+        explorer(page)
+    return page
+
+
 def explorer(page):
     """The live explorer's element, once it has drawn and its preview, if any, has gone."""
-    page.wait_for_selector(f"{LIVE_EXPLORER} canvas", state="visible", timeout=20_000)
+    page.wait_for_selector(f"{LIVE_EXPLORER} canvas", state="visible", timeout=60_000)
     return page.locator(LIVE_EXPLORER).first
-
-
-def drawings(page) -> int:
-    """How many times the live explorer has drawn its plot."""
-    return page.evaluate("() => window.__drawings.length")
 
 
 def slider(page, name: str):
@@ -107,11 +96,16 @@ def slider(page, name: str):
     return page.locator(".widget-slider", has=label).first
 
 
-def set_slider(page, name: str, value: float) -> None:
-    """Type a value into a slider's readout, as a reader can, and wait for the redraw."""
-    before = drawings(page)
-    slider(page, name).locator(".widget-readout").click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type(str(value))
-    page.keyboard.press("Enter")
+def set_slider(page, name: str, value: float | None = None) -> None:
+    """Type a value into a slider's readout, or without one press the right arrow key on the
+    slider, as a reader can, and wait for the redraw."""
+    before = page.evaluate("() => window.__drawings.length")
+    if value is None:
+        page.get_by_role("slider", name=LABELS[name]).focus()
+        page.keyboard.press("ArrowRight")
+    else:
+        slider(page, name).locator(".widget-readout").click()
+        page.keyboard.press("Control+A")
+        page.keyboard.type(str(value))
+        page.keyboard.press("Enter")
     page.wait_for_function("n => window.__drawings.length > n", arg=before, timeout=10_000)

@@ -1,6 +1,6 @@
 """Print the built HTML book to one PDF, `_build/pdf/book.pdf` (`make pdf`): each page as
-Chromium shows it from disk, offline, dropdowns open, the solutions last as the appendix, joined
-by pypdf under one outline."""
+Chromium shows it from disk, offline, dropdowns open, the solutions last as the appendix, under
+one outline. Without a built book or Chromium it stops, saying what to run."""
 
 from __future__ import annotations
 
@@ -13,13 +13,10 @@ import time
 from pathlib import Path
 
 from tools.book import ROOT, config, digest, display_path, toc_pages
-from tools.env import CHROMIUM
+from tools.explorer_page import CHROMIUM, CHROMIUM_ARGS, HTML, goto, watch
 
-HTML = ROOT / "_build" / "html"
 OUTPUT = ROOT / "_build" / "pdf" / "book.pdf"
 PUBLISHED_NAME = "book.pdf"  # the copy beside index.html that every page's download menu links
-CHROMIUM_ARGS = "--no-sandbox --disable-gpu --disable-quic --no-first-run --disable-sync \
---disable-background-networking --disable-component-update".split()
 SOLUTIONS = re.compile(r"^(```+|:::+)\{solution(?:-start)?\}", re.M)
 
 PRINT_CSS = """@page { size: A4; margin: 16mm 14mm 18mm 14mm; }
@@ -59,7 +56,6 @@ HEADINGS = """() => Array.from(document.querySelectorAll("h1, h2, h3, h4, h5, h6
     copy.querySelectorAll(".headerlink").forEach((link) => link.remove());
     return copy.textContent.replace(/\\s+/g, " ").trim();
   })"""
-LIVE_WIDGET = ".widget-subarea:not(.widget-preview) .regression-explorer canvas"
 FOOTER = (
     '<div style="font-size:8px;width:100%;text-align:center;color:#555;">'
     '<span class="title"></span> &middot; <span class="pageNumber"></span>'
@@ -67,25 +63,20 @@ FOOTER = (
 )
 
 
-class PdfError(RuntimeError):
-    """The PDF cannot be made: no built book, no browser, or a page that did not render."""
-
-
 def is_solutions_page(page: Path) -> bool:
-    """Whether a page holds exercise solutions, which the PDF prints as its appendix."""
+    """Whether a page holds exercise solutions: the PDF's appendix."""
     return bool(SOLUTIONS.search(page.read_text()))
 
 
 def chapters(html: Path = HTML) -> list[tuple[Path, bool]]:
-    """The built pages in reading order, each with whether it is the appendix (solutions),
-    which goes last."""
+    """The built pages in reading order, the appendix last, each with whether it is that."""
     if not (html / "index.html").is_file():
-        raise PdfError(f"html={display_path(html)} holds no built book: run `make book` first")
+        raise SystemExit(f"html={display_path(html)} holds no built book: run `make book` first")
     found = []
     for page in toc_pages():
         built = html / page.relative_to(ROOT).with_suffix(".html")
         if not built.is_file():
-            raise PdfError(f"{display_path(built)} is missing: run `make book` again")
+            raise SystemExit(f"{display_path(built)} is missing: run `make book` again")
         found.append((built, is_solutions_page(page)))
     return sorted(found, key=lambda chapter: chapter[1])  # a stable sort
 
@@ -99,36 +90,25 @@ def _outline(items: list, depth: int = 0) -> list:
 
 
 def print_book(html: Path, output: Path) -> int:
-    """Print each chapter with headless Chromium, which may read the book's files only, into
-    one PDF with one outline; return its page count.
-
-    Chromium titles a bookmark from the heading's laid-out lines, repeating text that wraps:
-    the titles are the page's visible headings instead.
-    """
+    """Print each chapter with Chromium, which may read the book's files only, into one PDF;
+    its page count. Bookmarks take the visible headings' text: Chromium repeats wrapped lines."""
     from playwright.sync_api import sync_playwright
     from pypdf import PdfReader, PdfWriter
 
     if not Path(CHROMIUM).exists():
-        raise PdfError(f"no Chromium at {CHROMIUM}: run `make env`, or set CHROMIUM")
-    book, book_files, writer = chapters(html), html.resolve().as_uri() + "/", PdfWriter()
+        raise SystemExit(f"no Chromium at {CHROMIUM}: run `make env`, or set CHROMIUM")
+    book, writer = chapters(html), PdfWriter()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1100, "height": 1400})
-        context.route(
-            lambda url: not url.startswith((book_files, "data:", "blob:")),
-            lambda route: route.abort(),
-        )
+        watch(context, allowed=(html.resolve().as_uri() + "/", "data:", "blob:"))
         for built, appendix in book:
-            page = context.new_page()
-            page.goto(built.resolve().as_uri(), wait_until="networkidle")
-            if page.locator("script[type='application/vnd.jupyter.widget-view+json']").count():
-                page.wait_for_selector(LIVE_WIDGET, state="visible", timeout=60_000)
+            page = goto(context.new_page(), built.resolve().as_uri(), "networkidle")
             page.add_style_tag(content=PRINT_CSS)
             page.evaluate(PREPARE_PAGE)
             page.emulate_media(media="print")
             headings = page.evaluate(HEADINGS)
             data = page.pdf(
-                format="A4",
                 prefer_css_page_size=True,
                 print_background=True,
                 display_header_footer=True,
@@ -141,7 +121,7 @@ def print_book(html: Path, output: Path) -> int:
             reader = PdfReader(io.BytesIO(data))
             marks = _outline(reader.outline)
             if not marks or len(marks) != len(headings):
-                raise PdfError(
+                raise SystemExit(
                     f"{display_path(built)}: Chromium bookmarked {len(marks)} headings, "
                     f"the page shows {len(headings)}"
                 )
@@ -156,7 +136,6 @@ def print_book(html: Path, output: Path) -> int:
                     parent=parents[min(depth, len(parents) - 1)],
                 )
                 parents.append(item)
-        browser.close()
     writer.add_metadata(
         {"/Title": config().get("title", ""), "/Creator": "tools/pdf.py (Chromium, pypdf)"}
     )
@@ -167,7 +146,7 @@ def print_book(html: Path, output: Path) -> int:
 
 
 def pages_digest(html: Path = HTML) -> str:
-    """The sha256 of every built page: what the PDF is printed from."""
+    """The sha256 of every built page, from which the PDF is printed."""
     return digest(sorted(html.rglob("*.html")))
 
 
@@ -185,11 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.if_changed and is_current():
         print(f"{display_path(OUTPUT)} is up to date")
         return 0
-    try:
-        pages = print_book(HTML, OUTPUT)
-    except PdfError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    pages = print_book(HTML, OUTPUT)
     shutil.copy2(OUTPUT, HTML / PUBLISHED_NAME)
     OUTPUT.with_suffix(".inputs").write_text(pages_digest())
     size, seconds = OUTPUT.stat().st_size / 1e6, time.perf_counter() - start

@@ -1,6 +1,7 @@
 """Stage what the book serves itself instead of CDNs, so that it reads offline (`make book`):
 KaTeX's stylesheet and fonts, and the widget manager and its preview bundled by esbuild, from
-`node_modules/` into `_build/web_assets/`."""
+`node_modules/` into `_build/web_assets/`, afresh each time: npm gives every file one 1985
+mtime, so no file time can tell an upgrade."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import importlib.util
 import json
 import shutil
 import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 from tools.book import ROOT
@@ -19,48 +18,33 @@ TARGET = ROOT / "_build" / "web_assets"
 KATEX = "katex/dist"
 KATEX_FILES = ["katex.min.css", "fonts/*.woff2"]  # every browser the book supports reads woff2
 KATEX_PACKAGE = NODE_MODULES / "katex" / "package.json"
-WIDGET_MANAGER = ROOT / "book" / "_widgets" / "manager.js"
-WIDGET_PREVIEW = WIDGET_MANAGER.parent / "preview.js"  # draws the stored state before it loads
+WIDGETS = ROOT / "book" / "_widgets"  # manager.js, and preview.js, which draws before it loads
 # anywidget's front end, an AMD module in the pinned wheel, found without importing anywidget
 ANYWIDGET_FRONT_END = (
     Path(importlib.util.find_spec("anywidget").origin).parent / "nbextension" / "index.js"
 )
-PLAIN_TEXT = WIDGET_MANAGER.parent / "plain-text-descriptions.js"  # replaces sanitize-html
-ESBUILD = NODE_MODULES / ".bin" / "esbuild"
 
 
-def copy_if_changed(source: Path, target: Path) -> None:
-    """Copy unless the target holds the same bytes: npm gives every file one 1985 mtime."""
-    if not (target.is_file() and target.read_bytes() == source.read_bytes()):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
+def esbuild(entry: str, *options: str) -> None:
+    """Bundle and minify `book/_widgets/<entry>` into `TARGET/widgets` with esbuild."""
+    command = [str(NODE_MODULES / ".bin" / "esbuild"), str(WIDGETS / entry), "--bundle"]
+    command += ["--minify", "--format=iife", "--target=es2020", "--legal-comments=eof"]
+    command += [f"--outdir={TARGET / 'widgets'}", "--log-level=warning", *options]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"esbuild could not bundle {entry}:\n{result.stderr}")
 
 
-def esbuild(entry: Path, destination: Path, *options: str) -> list[Path]:
-    """Bundle and minify `entry` into `destination` with esbuild; return the files written."""
-    with tempfile.TemporaryDirectory() as scratch:
-        command = [str(ESBUILD), str(entry), "--bundle", "--minify", "--format=iife"]
-        command += ["--target=es2020", "--legal-comments=eof", f"--outdir={scratch}"]
-        command += ["--log-level=warning", *options]
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise SystemExit(f"esbuild could not bundle {entry}:\n{result.stderr}")
-        built = sorted(Path(scratch).iterdir())
-        for path in built:
-            copy_if_changed(path, destination / path.name)
-        return [destination / path.name for path in built]
-
-
-def bundle_widgets(destination: Path) -> list[Path]:
-    """The widget manager (manager.js and its manager.css) and the preview (preview.js)."""
-    manager = esbuild(
-        WIDGET_MANAGER,
-        destination,
-        f"--inject:{WIDGET_MANAGER.parent / 'anywidget-module.js'}",
+def bundle_widgets() -> None:
+    """The widget manager (manager.js and its manager.css), without an HTML sanitizer, and the
+    preview (preview.js)."""
+    esbuild(
+        "manager.js",
+        f"--inject:{WIDGETS / 'anywidget-module.js'}",
         f"--alias:anywidget-front-end={ANYWIDGET_FRONT_END}",
-        f"--alias:sanitize-html=./{PLAIN_TEXT.relative_to(ROOT)}",
+        f"--alias:sanitize-html=./{(WIDGETS / 'plain-text-descriptions.js').relative_to(ROOT)}",
     )
-    return manager + esbuild(WIDGET_PREVIEW, destination)
+    esbuild("preview.js")
 
 
 def check_katex_version() -> None:
@@ -76,24 +60,15 @@ def check_katex_version() -> None:
 
 
 def stage() -> list[Path]:
-    """Copy or build every asset into `TARGET`, removing what is no longer staged."""
+    """Copy or build every asset into an emptied `TARGET`; the files staged."""
     if not NODE_MODULES.is_dir():
         raise SystemExit("node_modules/ is missing: run `npm ci` (make book does)")
     check_katex_version()
+    shutil.rmtree(TARGET, ignore_errors=True)
     source = NODE_MODULES / KATEX
-    staged = []
-    for path in sorted(p for pattern in KATEX_FILES for p in source.glob(pattern)):
-        staged.append(TARGET / "katex" / path.relative_to(source))
-        copy_if_changed(path, staged[-1])
-    staged += bundle_widgets(TARGET / "widgets")
-    for leftover in set(TARGET.rglob("*")) - set(staged):
-        if leftover.is_file():
-            leftover.unlink()
-    for folder in sorted(TARGET.rglob("*"), reverse=True):
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
-    return staged
-
-
-if __name__ == "__main__":
-    print(f"staged {len(stage())} files in {TARGET.relative_to(ROOT)}", file=sys.stderr)
+    for path in (path for pattern in KATEX_FILES for path in source.glob(pattern)):
+        target = TARGET / "katex" / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    bundle_widgets()
+    return sorted(path for path in TARGET.rglob("*") if path.is_file())

@@ -1,8 +1,7 @@
-"""The explorer in the built, static page: no kernel, no network, Python's numbers, both themes.
-
+"""The explorer in the built page opened from disk: no kernel, no network, Python's numbers, both
+themes.
 What it drew is read from its canvas calls (`RECORD_DRAWINGS`), its pixels and its text; its
-contrast by WCAG 2.1: 4.5:1 for text, 3:1 for points, lines and axes (1.4.3, 1.4.11).
-"""
+contrast by WCAG 2.1: 4.5:1 for text, 3:1 for points, lines and axes (1.4.3, 1.4.11)."""
 
 from __future__ import annotations
 
@@ -16,18 +15,8 @@ from PIL import Image
 
 from d2lsave import RegressionExplorer
 from tests.book.conftest import contrast_ratio, open_page, relative_luminance
-from tools.explorer_page import (
-    LABELS,
-    LIVE_EXPLORER,
-    RECORD_DRAWINGS,
-    drawings,
-    explorer,
-    set_slider,
-    slider,
-    watch,
-)
+from tools.explorer_page import LABELS, LIVE_EXPLORER, explorer, set_slider, slider
 
-pytestmark = pytest.mark.browser
 PAGE = "book/explorer.html"
 ORANGE, EDGE = (230, 159, 0), (0, 0, 0)  # the minibatch: Okabe-Ito orange, black outline
 # The canvas's boxes in CSS pixels (the left panel spans x 60-360, y 12-252): a corner, the
@@ -86,53 +75,6 @@ def assert_draws_as_python(page, python: RegressionExplorer) -> None:
     )
 
 
-def press(page, name: str) -> None:
-    """Move a slider one step from the keyboard and wait for the redraw."""
-    before = drawings(page)
-    page.get_by_role("slider", name=LABELS[name]).focus()
-    page.keyboard.press("ArrowRight")
-    page.wait_for_function("n => window.__drawings.length > n", arg=before)
-
-
-@pytest.fixture
-def live(page):
-    return open_page(page, PAGE)
-
-
-def test_the_page_draws_what_python_draws(live):
-    python = RegressionExplorer(seed=0)  # the page's explorer is built with seed 0
-    assert_draws_as_python(live, python)
-    assert "32 minibatches per epoch (the last holds 8)" in readout(live)
-    label = live.locator(f"{LIVE_EXPLORER} canvas").get_attribute("aria-label")
-    assert "1000 labels" in label and "32 minibatch examples highlighted" in label
-    for name, value in python.values.items():
-        shown = slider(live, name).locator(".widget-readout").inner_text()
-        assert float(shown.replace("\u2212", "-")) == pytest.approx(value), name
-    first = drawn(live)
-    press(live, "seed")  # new draws, computed by the page
-    assert "(seed 1)" in readout(live)
-    assert not np.array_equal(first["points"], drawn(live)["points"])
-    assert not np.array_equal(first["batch"], drawn(live)["batch"])
-    settings = {"noise": 0.7, "batch_size": 17, "n": 450, "w1": -1.2, "w2": 3.3, "b": 2.5}
-    for name, value in {**settings, "seed": 42}.items():
-        set_slider(live, name, value)
-    python.set(**settings, seed=42)
-    assert_draws_as_python(live, python)
-    assert "n = 450 examples (seed 42)" in readout(live)
-    set_slider(live, "n", 10_000)
-    for seed in (999, 0, 1):
-        set_slider(live, "seed", seed)
-        python.set(seed=seed, n=10_000)
-        assert_draws_as_python(live, python)  # bit for bit: the same float32 draws
-    answer = live.get_by_text("They grow ten-fold too")  # an answer opens from the keyboard
-    assert not answer.is_visible()
-    live.locator(".dropdown.admonition", has=answer).locator("button").first.focus()
-    live.keyboard.press("Enter")
-    answer.wait_for(state="visible", timeout=5_000)
-    assert "a ratio of 10.000;" in answer.inner_text()  # derived by the page, as shown
-    assert live.context.log.console_errors == [] and live.context.log.blocked_requests == []
-
-
 def pixels(page) -> np.ndarray:
     """The live explorer's canvas as it is painted: (rows, columns, RGB) in device pixels."""
     url = page.evaluate(f"document.querySelector('{LIVE_EXPLORER} canvas').toDataURL()")
@@ -158,46 +100,49 @@ def orange_row(page) -> float:
     return float(np.nonzero((pixels(page) == ORANGE).all(axis=-1))[0].mean())
 
 
-def test_each_slider_moves_the_plot_as_it_should_on_fixed_axes(live):
+def test_the_page_draws_what_python_draws_as_each_slider_moves_on_fixed_axes(page):
+    live = open_page(page, PAGE)
+    python = RegressionExplorer(seed=0)  # the page's explorer is built with seed 0
+    assert_draws_as_python(live, python)
+    assert "32 minibatches per epoch (the last holds 8)" in readout(live)
+    label = live.locator(f"{LIVE_EXPLORER} canvas").get_attribute("aria-label")
+    assert "1000 labels" in label and "32 minibatch examples highlighted" in label
+    assert live.locator(".katex math").count() > 0  # its formulas, typeset
     assert [live.get_by_role("slider", name=label).count() for label in LABELS.values()] == [1] * 7
-    base, axes = drawn(live), colours(live, TICK_LABELS)
-    press(live, "batch_size")
+    for name, value in python.values.items():
+        shown = slider(live, name).locator(".widget-readout").inner_text()
+        assert float(shown.replace("\u2212", "-")) == pytest.approx(value), name
+    first, axes = drawn(live), colours(live, TICK_LABELS)
+    set_slider(live, "seed")  # from the keyboard: new draws, computed by the page
+    assert "(seed 1)" in readout(live)
+    assert not np.array_equal(first["points"], drawn(live)["points"])
+    assert not np.array_equal(first["batch"], drawn(live)["batch"])
+    set_slider(live, "batch_size")
     assert "31 minibatches per epoch (the last holds 10)" in readout(live)
-    set_slider(live, "n", 2000)
-    state = drawn(live)
-    assert state["points"].shape[1] == 2000 and state["batch"].shape[1] == 33
-    np.testing.assert_array_equal(state["points"][:, :1000, 0], base["points"][:, :, 0])
-    rows = orange_row(live)
-    set_slider(live, "b", -4.2)  # from 4.2: 8.4 label units down, 33.6 px on 240 px for 60
-    shifted = drawn(live)
-    np.testing.assert_allclose(shifted["points"][..., 1] - state["points"][..., 1], 33.6, atol=1e-9)
-    scale = pixels(live).shape[0] / 300
-    assert orange_row(live) - rows == pytest.approx(33.6 * scale, abs=1.5)  # on screen too
-    set_slider(live, "noise", 1)
-    noisy = drawn(live)
-    assert not np.array_equal(noisy["points"][..., 1], shifted["points"][..., 1])
-    np.testing.assert_array_equal(noisy["points"][..., 0], shifted["points"][..., 0])
-    np.testing.assert_array_equal(noisy["batch"][..., 0], shifted["batch"][..., 0])
-    for name, value in (("w1", 0.5), ("w2", 0.5), ("seed", 7)):
-        previous = drawn(live)
+    settings = {"noise": 0.7, "batch_size": 17, "n": 450, "w1": -1.2, "w2": 3.3, "b": 2.5}
+    for name, value in {**settings, "seed": 42}.items():
         set_slider(live, name, value)
-        assert not np.array_equal(drawn(live)["points"][..., 1], previous["points"][..., 1])
+    python.set(**settings, seed=42)
+    assert_draws_as_python(live, python)
+    assert "n = 450 examples (seed 42)" in readout(live)
+    before, rows = drawn(live), orange_row(live)
+    set_slider(live, "b", -4.2)  # the points move down by 6.7 labels, on screen too
+    shift = (2.5 + 4.2) / (2 * python.y_limit) * 240
+    np.testing.assert_allclose(drawn(live)["points"][..., 1] - before["points"][..., 1], shift)
+    scale = pixels(live).shape[0] / 300
+    assert orange_row(live) - rows == pytest.approx(shift * scale, abs=1.5)
+    set_slider(live, "n", 10_000)
+    for seed in (999, 0, 1):
+        set_slider(live, "seed", seed)
+        python.set(seed=seed, n=10_000, b=-4.2)
+        assert_draws_as_python(live, python)  # bit for bit: the same float32 draws
     assert colours(live, TICK_LABELS) == axes  # the axes never change
-    assert live.context.log.console_errors == []
-
-
-def test_explorer_works_opened_from_disk(new_context, built_book):
-    """Readers may open the HTML straight from disk, with no web server and no network."""
-    context = new_context()
-    log = watch(context, allowed=("file://", "data:", "blob:"))
-    context.add_init_script(RECORD_DRAWINGS)
-    page = context.new_page()
-    page.goto((built_book / PAGE).as_uri(), wait_until="load")
-    explorer(page)
-    press(page, "batch_size")
-    assert drawn(page)["batch"].shape == (2, 33, 2)
-    assert page.locator(".katex math").count() > 0
-    assert log.console_errors == [] and log.blocked_requests == []
+    answer = live.get_by_text("They grow ten-fold too")  # an answer opens from the keyboard
+    assert not answer.is_visible()
+    live.locator(".dropdown.admonition", has=answer).locator("button").first.focus()
+    live.keyboard.press("Enter")
+    answer.wait_for(state="visible", timeout=5_000)
+    assert "a ratio of 10.000;" in answer.inner_text()  # derived by the page, as shown
 
 
 def test_classroom_tasks_are_numbered_on_their_own(built_book):
@@ -232,8 +177,7 @@ COUNT_FRAMES = """() => {
 
 def test_the_first_plot_comes_before_the_widget_manager_and_stays_where_it_is(page):
     """The preview draws the stored state while the widget manager loads; the live explorer
-    takes its place once drawn, with the same box, picture and readout, no frame showing none
-    or two."""
+    takes its place with the same box, picture and readout, no frame showing none or two."""
     held = []
     page.route("**/_static/widgets/manager.js*", lambda route: held.append(route))
     page.goto(PAGE, wait_until="commit")
@@ -248,7 +192,13 @@ def test_the_first_plot_comes_before_the_widget_manager_and_stays_where_it_is(pa
     assert frames["seen"] > 0 and frames["withoutOnePlot"] == 0, frames
     assert frames["previewAfterLiveDrew"] <= 1, frames  # the sliders are live as soon as drawn
     assert live.evaluate(CANVAS) == preview
-    assert page.context.log.console_errors == []
+
+
+DARK_CORNER = f"""dark => {{
+  const canvas = document.querySelector("{LIVE_EXPLORER} canvas");
+  const red = canvas.getContext("2d").getImageData(1, 1, 1, 1).data[0];
+  return dark ? red < 40 : red > 200;
+}}"""
 
 
 @pytest.mark.browser_context_args(device_scale_factor=2)  # one-pixel lines are whole pixels
@@ -272,29 +222,14 @@ def test_explorer_follows_the_theme_with_readable_contrast(page, mode):
     assert min(parts.values()) >= 3, parts
     legend = element.locator(".explorer-legend").inner_text()
     assert ("Dashed white line" if mode == "dark" else "Dashed black line") in legend
-    assert page.context.log.console_errors == [] and page.context.log.blocked_requests == []
-
-
-DARK_CORNER = f"""dark => {{
-  const canvas = document.querySelector("{LIVE_EXPLORER} canvas");
-  const red = canvas.getContext("2d").getImageData(1, 1, 1, 1).data[0];
-  return dark ? red < 40 : red > 200;
-}}"""
-
-
-def test_explorer_redraws_with_the_readers_theme_and_the_systems(page):
-    """The theme switch redraws it; where no data-theme is set (a notebook), it follows
-    prefers-color-scheme and JupyterLab's dark theme."""
-    open_page(page, PAGE, "auto")  # a light system
-    assert relative_luminance(most_common(colours(page, CORNER))) > 0.95
-    page.locator(".theme-switch-button:visible").first.click()  # from auto to dark
-    page.wait_for_function(DARK_CORNER, arg=True)
-    assert relative_luminance(most_common(colours(page, CORNER))) < 0.02
-    page.evaluate("document.documentElement.removeAttribute('data-theme')")
-    page.wait_for_function(DARK_CORNER, arg=False)
-    page.emulate_media(color_scheme="dark")
-    page.wait_for_function(DARK_CORNER, arg=True)
-    page.emulate_media(color_scheme="light")
-    page.wait_for_function(DARK_CORNER, arg=False)
-    page.evaluate("document.body.dataset.jpThemeLight = 'false'")  # JupyterLab's dark theme
-    page.wait_for_function(DARK_CORNER, arg=True)
+    if mode == "dark":  # the theme switch redraws it, here to light on a light system
+        page.locator(".theme-switch-button:visible").first.click()
+        page.wait_for_function(DARK_CORNER, arg=False)
+        # with no data-theme (a notebook), it follows the system and JupyterLab's dark theme
+        page.emulate_media(color_scheme="dark")
+        page.evaluate("document.documentElement.removeAttribute('data-theme')")
+        page.wait_for_function(DARK_CORNER, arg=True)
+        page.emulate_media(color_scheme="light")
+        page.wait_for_function(DARK_CORNER, arg=False)
+        page.evaluate("document.body.dataset.jpThemeLight = 'false'")
+        page.wait_for_function(DARK_CORNER, arg=True)

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import jupytext
 import pytest
+from markdown_it import MarkdownIt
 
-from tests.conftest import ROOT
 from tools import pdf
 from tools.book import is_notebook, toc_pages
 from tools.execute import source_cells
 
 pypdf = pytest.importorskip("pypdf")
-pytestmark = pytest.mark.build
 PRINTED = sorted(toc_pages(), key=pdf.is_solutions_page)  # the solutions last, as the appendix
 # Sentences of the book's code and answers; the last two are printed only if their dropdowns
 # were opened. Each page's first sentence of prose is checked as well.
@@ -39,21 +38,13 @@ def normal(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
-def markdown(page: Path) -> list[str]:
-    return [c.source for c in jupytext.read(page).cells if c.cell_type == "markdown"]
+def markdown(page: Path) -> str:
+    return "\n\n".join(c.source for c in jupytext.read(page).cells if c.cell_type == "markdown")
 
 
 def headings(page: Path) -> list[str]:
-    """The titles of a page source's Markdown headings, in order."""
-    found = []
-    for source in markdown(page):
-        in_fence = False
-        for line in source.splitlines():
-            if line.startswith(("```", "~~~", ":::")):
-                in_fence = not in_fence
-            elif not in_fence and (match := re.match(r"^#{1,6}\s+(.+?)\s*$", line)):
-                found.append(match[1])
-    return found
+    tokens = MarkdownIt().parse(markdown(page))
+    return [tokens[k + 1].content for k, token in enumerate(tokens) if token.type == "heading_open"]
 
 
 def outline(reader) -> list[tuple[int, str, int]]:
@@ -72,11 +63,10 @@ def test_a_bookmark_per_page_and_section_with_the_solutions_as_appendix(reader):
 
 def first_sentence(page: Path) -> str | None:
     """The first sentence of a page's prose that has no markup in it, as its source has it."""
-    for source in markdown(page):
-        for paragraph in source.split("\n\n"):
-            sentence = normal(paragraph).split(". ")[0]
-            if sentence[:1].isalpha() and not re.search(r"[`*_\[\]{}$<>|]", sentence):
-                return sentence
+    for paragraph in markdown(page).split("\n\n"):
+        sentence = normal(paragraph).split(". ")[0]
+        if sentence[:1].isalpha() and not re.search(r"[`*_\[\]{}$<>|]", sentence):
+            return sentence
     return None
 
 
@@ -104,8 +94,7 @@ def figures(page: Path) -> int:
     cells, figure directives, images."""
     notebook = source_cells(page) if is_notebook(page) else jupytext.read(page)
     captioned = sum(bool(cell.metadata.get("mystnb", {}).get("figure")) for cell in notebook.cells)
-    found = re.findall(r"^```+\{figure\}|!\[[^\]]*\]\(", "\n".join(markdown(page)), re.M)
-    return captioned + len(found)
+    return captioned + len(re.findall(r"^```+\{figure\}|!\[[^\]]*\]\(", markdown(page), re.M))
 
 
 def test_every_figure_and_the_explorer_are_images(reader):
@@ -116,14 +105,3 @@ def test_every_figure_and_the_explorer_are_images(reader):
         assert images(reader, range(start, end)) >= figures(page) + widget, page.name
     total = sum(map(figures, PRINTED))
     assert total >= 5 and images(reader, range(len(reader.pages))) >= total
-
-
-def test_every_page_links_to_the_pdf(built_book):
-    pages = [built_book / p.relative_to(ROOT).with_suffix(".html") for p in toc_pages()]
-    missing = [p.name for p in pages if not re.search(r'href="(\.\./)*book\.pdf"', p.read_text())]
-    assert missing == []
-
-
-def test_without_a_built_book_the_error_names_the_folder(tmp_path):
-    with pytest.raises(pdf.PdfError, match=r"html=.* holds no built book: run `make book`"):
-        pdf.chapters(tmp_path)
