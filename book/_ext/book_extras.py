@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import filecmp
+import hashlib
 import json
 import shutil
 import socket
@@ -333,7 +334,18 @@ def patient_katex(app: Sphinx, config: Any) -> None:
     KaTeXServer.start_server_process = classmethod(start_katex_server)
 
 
+def reread_when_changed(app: Sphinx, env: BuildEnvironment, *changes: set[str]) -> list[str]:
+    """Every page, when this extension changed since the last build: Sphinx reads again only
+    the pages whose sources changed, and what this module does to them would go stale."""
+    source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    if getattr(env, "book_extras_source", None) == source:
+        return []
+    env.book_extras_source = source
+    return sorted(env.found_docs)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("env-get-outdated", reread_when_changed)
     app.connect("config-inited", exclude_notebook_pages)
     app.connect("config-inited", patient_katex)
     app.add_directive("framework", FrameworkDirective)
