@@ -91,30 +91,17 @@ def framework_envs() -> None:
         def make(folder: Path = folder, framework=framework, inputs=inputs) -> None:
             python = os.environ.get(f"PYTHON_{framework.name.upper()}", "python3.11")
             _python_env(folder, python, inputs[0].name, inputs[1].name)
-            kernel = ["--name", framework.kernel, "--display-name", framework.kernel_title]
-            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-            run(
-                folder / "bin" / "python",
-                "-m",
-                "ipykernel",
-                "install",
-                "--prefix",
-                VENV,
-                *kernel,
-                **quiet,
-            )
+            kernel = [framework.kernel, "--display-name", framework.kernel_title]
+            install = [folder / "bin" / "python", "-m", "ipykernel", "install", "--prefix", VENV]
+            run(*install, "--name", *kernel, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         _made(folder / ".inputs", [*inputs, ROOT / "requirements-nodeps.txt"], make)
 
 
 def node_modules() -> None:
-    lock = ROOT / "package-lock.json"
-    stamp = ROOT / "node_modules" / ".inputs"
-    _made(
-        stamp,
-        [ROOT / "package.json", lock],
-        lambda: run("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"),
-    )
+    npm_ci = ("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund")
+    inputs = [ROOT / "package.json", ROOT / "package-lock.json"]
+    _made(ROOT / "node_modules" / ".inputs", inputs, lambda: run(*npm_ci))
 
 
 def debian(package: str) -> None:
