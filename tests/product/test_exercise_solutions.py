@@ -1,6 +1,7 @@
 """The exercise solutions in d2lsave: keyed permutations, minibatch streams computed on demand,
 rows computed by position, shuffled and sharded reads (across a real process group too)."""
 
+import re
 import socket
 from pathlib import Path
 
@@ -13,13 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import d2lsave
-from tests.product.conftest import joined, loader
+from d2lsave import TORCH_SEEDS as SEEDS
+from d2lsave import PseudorandomPermutation as Permutation
+from d2lsave import distributed_rank, hash_key, read_shuffled_blocks
+from tests.product.conftest import B, W, by_rows, joined, loader
 
-W, B = [2.0, -3.4], 4.2
 ROWS = {"w": W, "b": B, "noise": 0.01, "seed": 4}
-EPOCHS = (2, 0, 7)  # out of order, as when a run resumes: a stream counting its passes fails
-SEEDS = d2lsave.TORCH_SEEDS
-Permutation = d2lsave.PseudorandomPermutation
+EPOCHS = (2, 0, 7, 0)  # out of order, as when a run resumes: a stream counting passes fails
 
 
 def stream(**options) -> d2lsave.SyntheticRegressionStream:
@@ -34,38 +35,30 @@ def labels(table) -> torch.Tensor:
     return torch.from_numpy(np.array(table[:][:, -1]))
 
 
-def by_rows(table: np.ndarray) -> np.ndarray:
-    return table[np.lexsort(table.T[::-1])]
-
-
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
         (lambda: Permutation(10, 1)(10), IndexError, "range"),
         (lambda: Permutation(0, 1), ValueError, "n must be"),
-        (lambda: d2lsave.hash_key(2**64), ValueError, r"hash_key takes integers in \[0, 2\*\*64\)"),
+        (lambda: hash_key(2**64), ValueError, "hash_key takes integers in [0, 2**64)"),
         (lambda: stream(batch_size=0), ValueError, "batch_size"),
         (lambda: stream(seed=2**64), ValueError, "seed"),
-        (lambda: stream(num_batches=2**31 + 1), ValueError, r"num_batches must be at most 2\*\*31"),
+        (lambda: stream(num_batches=2**31 + 1), ValueError, "num_batches must be at most 2**31"),
         (lambda: stream(num_batches=1000).set_epoch(-1), ValueError, "epoch"),
         (lambda: stream(num_batches=1000).batch(0, 1000), IndexError, "range"),
         (lambda: rows(10**12)[10**12], IndexError, "range"),
         (lambda: rows(10**12)[::2], TypeError, "step 1"),
+        (lambda: distributed_rank(2, 2), ValueError, "rank must be in range(world_size=2), got 2"),
+        (lambda: distributed_rank(0, None), ValueError, "give both rank and world_size"),
         (
-            lambda: d2lsave.distributed_rank(2, 2),
+            lambda: next(read_shuffled_blocks(np.zeros((10, 2)), 2, 2, 1, 0, 3, 3)),
             ValueError,
-            r"rank must be in range\(world_size=2\), got 2",
-        ),
-        (lambda: d2lsave.distributed_rank(0, None), ValueError, "give both rank and world_size"),
-        (
-            lambda: next(d2lsave.read_shuffled_blocks(np.zeros((10, 2)), 2, 2, 1, 0, 3, 3)),
-            ValueError,
-            r"shard must be in range\(3\), got 3",
+            "shard must be in range(3), got 3",
         ),
     ],
 )
 def test_bad_input_is_named(call, error, message):
-    pytest.raises(error, call).match(message)
+    pytest.raises(error, call).match(re.escape(message))
 
 
 @settings(max_examples=80, deadline=None)
@@ -83,27 +76,39 @@ def test_pseudorandom_permutation_leaves_one_index_in_place_on_average(n):
     assert list(permutations[1]) != list(permutations[2])
 
 
-def _epochs(data, reader, epochs=EPOCHS) -> list[torch.Tensor]:
-    """What a training loop sees: set the epoch, then read the whole pass."""
-    seen = []
-    for epoch in epochs:
-        data.set_epoch(epoch)
-        seen.append(joined(reader))
-    return seen
-
-
 def _computed(data, epoch: int) -> torch.Tensor:
     return joined(data.batch(epoch, k) for k in range(len(data)))
 
 
-def test_stream_is_fresh_each_epoch_or_the_same_on_request():
-    fresh = stream(seed=0, num_batches=4)
-    first, second, again = _epochs(fresh, fresh, epochs=(0, 1, 0))
-    assert not torch.equal(first, second) and torch.equal(first, again)
-    fixed = stream(seed=3, num_batches=6, fresh_each_epoch=False)
-    for seen in _epochs(fixed, loader(fixed, num_workers=2), epochs=(0, 1)):
-        assert torch.equal(seen, _computed(fixed, 0))
-    data = stream(seed=8, batch_size=1024, num_batches=6)  # a pass keeps its epoch
+@pytest.mark.parametrize(
+    ("fresh", "options"),
+    [
+        (True, {"num_workers": 0}),
+        (True, {"num_workers": 2}),
+        (True, {"num_workers": 2, "persistent_workers": True}),
+        # spawned workers unpickle the stream, whose epoch must stay shared
+        pytest.param(
+            True,
+            {"num_workers": 1, "persistent_workers": True, "multiprocessing_context": "spawn"},
+            marks=pytest.mark.processes,
+        ),
+        (False, {"num_workers": 2}),
+    ],
+    ids=["no workers", "fresh workers", "persistent workers", "persistent spawned worker", "fixed"],
+)
+def test_set_epoch_reaches_the_loader_workers_and_a_fixed_stream_ignores_it(fresh, options):
+    data = stream(seed=4, batch_size=3, num_batches=5, fresh_each_epoch=fresh)
+    reader, seen = loader(data, **options), set()
+    for epoch in EPOCHS:  # what a training loop sees: set the epoch, then read the whole pass
+        data.set_epoch(epoch)
+        read = joined(reader)
+        assert torch.equal(read, _computed(data, epoch if fresh else 0))
+        seen.add(read.numpy().tobytes())
+    assert len(seen) == (len(set(EPOCHS)) if fresh else 1)
+
+
+def test_a_pass_keeps_its_epoch_and_epochs_are_bounded():
+    data = stream(seed=8, batch_size=1024, num_batches=6)
     data.set_epoch(4)
     passes = [joined(data) for _ in range(2)]
     assert data.epoch == 4 and torch.equal(*passes) and torch.equal(passes[0], _computed(data, 4))
@@ -111,28 +116,6 @@ def test_stream_is_fresh_each_epoch_or_the_same_on_request():
     assert data.epochs == SEEDS // 2 // 1000
     data.set_epoch(data.epochs - 1)
     pytest.raises(ValueError, data.set_epoch, data.epochs).match("epoch must be below 2,147,483")
-
-
-@pytest.mark.parametrize(
-    "options",
-    [
-        {"num_workers": 0},
-        {"num_workers": 2},
-        {"num_workers": 2, "persistent_workers": True},
-        # spawned workers unpickle the stream, whose epoch must stay shared
-        pytest.param(
-            {"num_workers": 1, "persistent_workers": True, "multiprocessing_context": "spawn"},
-            marks=pytest.mark.processes,
-        ),
-    ],
-    ids=["no workers", "fresh workers", "persistent workers", "persistent spawned worker"],
-)
-def test_set_epoch_reaches_the_loader_workers(options):
-    data = stream(seed=4, batch_size=3, num_batches=5)
-    seen = _epochs(data, loader(data, **options))
-    for epoch, epoch_seen in zip(EPOCHS, seen, strict=True):
-        assert torch.equal(epoch_seen, _computed(data, epoch))
-    assert len({epoch_seen.numpy().tobytes() for epoch_seen in seen}) == len(seen)
 
 
 def test_every_minibatch_and_key_has_its_own_32_bit_seed():
@@ -151,10 +134,10 @@ def test_every_minibatch_and_key_has_its_own_32_bit_seed():
     inputs = {(), (0,), (0, 0), (0, 0, 0)}
     inputs |= {(mode, seed) for mode in (0, 1) for seed in values}
     inputs |= {(a, b, c) for a in values for b in values[:3] for c in values[:3]}
-    assert len({d2lsave.hash_key(*words) for words in inputs}) == len(inputs) == 79
+    assert len({hash_key(*words) for words in inputs}) == len(inputs) == 79
 
 
-def _preimage(permutation: d2lsave.PseudorandomPermutation, value: int) -> int:
+def _preimage(permutation: Permutation, value: int) -> int:
     """The index `permutation` maps to `value`, where n = 2**(2 * half_bits) (no cycle walk)."""
     assert permutation.n == 1 << (2 * permutation.half_bits)
     left, right = value >> permutation.half_bits, value & permutation.mask
@@ -209,7 +192,7 @@ def test_shards_together_read_every_row_once_and_match_one_pass(n, shards):
         return [
             torch.cat(batch, 1).numpy().tobytes()
             for shard in range(shards)
-            for batch in d2lsave.read_shuffled_blocks(table, 32, 50, 3, 11, shard, shards)
+            for batch in read_shuffled_blocks(table, 32, 50, 3, 11, shard, shards)
         ]
 
     sharded = epoch(shards)
@@ -219,17 +202,13 @@ def test_shards_together_read_every_row_once_and_match_one_pass(n, shards):
 
 
 @pytest.mark.parametrize("source", ["rows", "file"])
-def test_block_shuffle_is_read_shuffled_blocks_in_one_shard(tmp_path, source):
+def test_block_shuffle_is_read_shuffled_blocks_in_one_shard(written, source):
     """The same epoch from both, a shuffle of every row, the same again for the same key."""
-    table = rows(1000, block_size=50)
-    if source == "file":
-        table = d2lsave.write_regression_file(
-            tmp_path / "d.npy", **ROWS, num_examples=1037, chunk=50, progress=False
-        )
+    table = d2lsave.open_regression_file(written) if source == "file" else rows(1000, block_size=50)
     short = joined(d2lsave.block_shuffle(table, 32, 50, 3, key=11))
-    full = joined(d2lsave.read_shuffled_blocks(table, 32, 50, 3, key=11))
+    full = joined(read_shuffled_blocks(table, 32, 50, 3, key=11))
     assert torch.equal(short, full)
-    assert torch.equal(full, joined(d2lsave.read_shuffled_blocks(table, 32, 50, 3, key=11)))
+    assert torch.equal(full, joined(read_shuffled_blocks(table, 32, 50, 3, key=11)))
     assert torch.equal(short[:, -1].sort().values, labels(table).sort().values)
     assert not torch.equal(short[:, -1], labels(table))
 
@@ -245,8 +224,7 @@ def test_block_shuffled_dataset_splits_epochs_over_workers_and_ranks():
         epochs.append(torch.cat(read))
         assert torch.equal(epochs[-1].sort().values, labels(table).sort().values)
     assert not torch.equal(*epochs)
-    assert d2lsave.distributed_rank(None, None) == (0, 1)
-    assert d2lsave.distributed_rank(1, 3) == (1, 3)
+    assert distributed_rank(None, None) == (0, 1) and distributed_rank(1, 3) == (1, 3)
     assert [d2lsave.shard_index(r, 2, w) for r in (0, 1) for w in (0, 1)] == [0, 2, 1, 3]
 
 
@@ -290,23 +268,20 @@ def test_each_solution_opens_with_a_short_answer_in_every_view():
 
 
 # An epoch across a real process group: 2 gloo ranks, spawned, with 2 loader workers each.
-# Neither divides evenly: 11 minibatches for 4 shards; 2503 rows make 26 blocks (the last of 3
-# rows), 13 buffers of two blocks for 4 shards.
+# Neither divides evenly: 11 minibatches for 4 shards; FILE's 20 blocks (the last of 50 rows)
+# make 10 buffers of two blocks for 4 shards.
 RANKS = 2
 STREAM = {"batch_size": 5, "num_batches": 11, "seed": 3}
-FILE = {"w": W, "b": B, "noise": 0.01, "num_examples": 2503, "chunk": 100}
 READER = {"batch_size": 64, "block_size": 100, "blocks_in_buffer": 2, "seed": 9}
 
 
-def _rank_main(rank: int, port: int, folder: str) -> None:
+def _rank_main(rank: int, port: int, path: str, folder: str) -> None:
     """One rank: join the group, read both datasets for two epochs, save what it saw."""
     url = f"tcp://127.0.0.1:{port}"
     dist.init_process_group("gloo", init_method=url, rank=rank, world_size=RANKS)
     try:
-        datasets = {  # rank and world size from the group
-            "stream": stream(**STREAM),
-            "rows": d2lsave.BlockShuffledDataset(Path(folder) / "rows.npy", **READER),
-        }
+        # rank and world size from the group
+        datasets = dict(stream=stream(**STREAM), rows=d2lsave.BlockShuffledDataset(path, **READER))
         seen = {"rank": [(data.rank, data.world_size) for data in datasets.values()]}
         for name, data in datasets.items():
             # forked workers (spawned ones import d2lsave again, for seconds), kept for both
@@ -326,15 +301,14 @@ def _rank_main(rank: int, port: int, folder: str) -> None:
 
 
 @pytest.mark.processes
-def test_ranks_of_a_process_group_read_their_shares_of_an_epoch(tmp_path):
+def test_ranks_of_a_process_group_read_their_shares_of_an_epoch(tmp_path, written):
     """Each rank takes its rank from the group; together the ranks read every stream minibatch
     and every row of the file once, as one process reading alone would, in another order each
     epoch."""
-    d2lsave.write_regression_file(tmp_path / "rows.npy", **FILE, progress=False)
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    mp.spawn(_rank_main, args=(port, str(tmp_path)), nprocs=RANKS, join=True)
+    mp.spawn(_rank_main, args=(port, str(written), str(tmp_path)), nprocs=RANKS, join=True)
     seen = [torch.load(tmp_path / f"rank{r}.pt") for r in range(RANKS)]
     assert [s["rank"] for s in seen] == [[(r, RANKS)] * 2 for r in range(RANKS)]
     counts = [sum(len(b) for e in s["rows"] for b in e) for s in seen]
@@ -347,7 +321,7 @@ def test_ranks_of_a_process_group_read_their_shares_of_an_epoch(tmp_path):
             assert all(torch.equal(a, b) for a, b in zip(batches, expected, strict=True))
             read_by_epoch[epoch] |= {batch.numpy().tobytes() for batch in batches}
     assert not read_by_epoch[0] & read_by_epoch[1]
-    alone = d2lsave.BlockShuffledDataset(tmp_path / "rows.npy", **READER, rank=0, world_size=1)
+    alone = d2lsave.BlockShuffledDataset(written, **READER, rank=0, world_size=1)
     orders = []
     for epoch in (0, 1):
         assert all(len(s["rows"][epoch]) for s in seen)
@@ -355,6 +329,6 @@ def test_ranks_of_a_process_group_read_their_shares_of_an_epoch(tmp_path):
         expected = sorted(torch.cat(batch, 1).numpy().tobytes() for batch in alone)
         assert sorted(b.numpy().tobytes() for s in seen for b in s["rows"][epoch]) == expected
         read = torch.cat([b for s in seen for b in s["rows"][epoch]]).numpy()
-        assert np.array_equal(by_rows(read), by_rows(np.load(tmp_path / "rows.npy")))
+        assert np.array_equal(by_rows(read), by_rows(np.load(written)))
         orders.append(read[:, -1])
     assert not np.array_equal(orders[0], orders[1])

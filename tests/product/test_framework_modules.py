@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from d2lsave import SyntheticRegressionData
 from d2lsetup import DEFAULT, FRAMEWORKS, setup_cell
 from tests.conftest import ROOT
 from tools import colab_smoke
@@ -22,14 +23,22 @@ MODULES = {name: framework.module for name, framework in FRAMEWORKS.items()}
 ALSO = {"jax": {"tensorflow"}, "tensorflow": {"jax"}}
 PAGE_CELLS = ("data = SyntheticRegressionData(", "default = SyntheticRegressionData(")
 NEWEST = "3.13"  # Colab's
+# PyTorch's data and minibatches, hashed in the framework's Python and here
+DIGEST = (
+    "import hashlib, torch; d = S(w=[2, -3.4], b=4.2, seed=11); "
+    "batches = torch.cat([X for X, _ in d.train_dataloader()]); "
+    "results['digest'] = hashlib.sha256(d.y.numpy().tobytes() + batches.numpy().tobytes())"
+    ".hexdigest()"
+)
 # JAX: the module leaves JAX's default derivation of random bits alone, and seeding TensorFlow's
 # global stream leaves a seeded epoch order alone.
 EXTRA = {
+    "pytorch": {"after": DIGEST},
     "jax": {
         "before": "import jax, tensorflow; flag = jax.config.jax_threefry_partitionable",
         "between": "tensorflow.random.set_seed(1)",
         "after": "results['flag kept'] = flag == jax.config.jax_threefry_partitionable",
-    }
+    },
 }
 # d2l's first example under d2l's defaults (no seed), as the original printed it; MXNet's needs
 # a process whose global stream nothing has drawn from yet: the top of Going Further
@@ -39,6 +48,7 @@ ORIGINAL = {
 }
 
 CHECKS = """
+{setup}
 import contextlib, io, json, sys
 {before}
 from d2lsave import {module} as d2lsave
@@ -77,16 +87,11 @@ print(json.dumps(results))
 """
 
 
-def code_cells(framework: str, page: Path = CHAPTER) -> list:
-    notebook = nbformat.read(derived_notebook(page, framework), as_version=4)
-    return [cell for cell in notebook.cells if cell.cell_type == "code"]
-
-
 def text_outputs(framework: str, page: Path = CHAPTER) -> list[str]:
     return [
         output["text"] if output.get("output_type") == "stream" else output["data"]["text/plain"]
-        for cell in code_cells(framework, page)
-        for output in cell.outputs
+        for cell in nbformat.read(derived_notebook(page, framework), as_version=4).cells
+        for output in cell.get("outputs", [])
         if output.get("output_type") == "stream" or "text/plain" in output.get("data", {})
     ]
 
@@ -94,7 +99,8 @@ def text_outputs(framework: str, page: Path = CHAPTER) -> list[str]:
 def chapter_cells(framework: str) -> tuple[list[str], list[tuple[str, str]]]:
     """The chapter's import cells, and (source, what it printed) of the cells printing the first
     examples. Cells that set flags are left out: the module must print the same without them."""
-    cells = code_cells(framework)
+    notebook = nbformat.read(derived_notebook(CHAPTER, framework), as_version=4)
+    cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     first = next(i for i, cell in enumerate(cells) if cell.source.startswith(PAGE_CELLS))
     imports = [
         cell.source for cell in cells[:first] if cell.source.startswith(("import ", "from "))
@@ -115,14 +121,16 @@ def chapter_cells(framework: str) -> tuple[list[str], list[tuple[str, str]]]:
         for framework in colab_smoke.COLAB_FRAMEWORKS
     ],
 )
-def checked(request, tmp_path_factory) -> tuple[str, dict]:
-    """Run CHECKS in the framework's own Python, or in the Colab-like one with d2l 1.0.3 as
-    this environment installed it (d2lsave comes from this checkout, the working directory)."""
+def checked(request, tmp_path_factory) -> tuple[str, str, dict]:
+    """Run CHECKS in the framework's own Python after the notebooks' first cell, which must
+    install nothing there; or in the Colab-like one with d2l 1.0.3 as this environment
+    installed it (d2lsave comes from this checkout, the working directory)."""
     framework, where = request.param
-    python, variables = ROOT / FRAMEWORKS[framework].environment / "bin" / "python", {}
+    venv, variables = ROOT / FRAMEWORKS[framework].environment, {}
+    python, setup = venv / "bin" / "python", setup_cell(framework)
     if where == NEWEST:
         try:
-            python = colab_smoke.prepare() / "bin" / "python"
+            python, setup = colab_smoke.prepare() / "bin" / "python", ""
         except colab_smoke.NoPython as missing:
             pytest.skip(str(missing))
         tmp = tmp_path_factory.mktemp("d2l")
@@ -130,27 +138,32 @@ def checked(request, tmp_path_factory) -> tuple[str, dict]:
         variables = {"PYTHONPATH": str(tmp)}
     if not python.exists():
         pytest.fail(f"{python} is missing: `make env` creates it")
+    before = colab_smoke.distributions(venv) if setup else None
     imports, printed = chapter_cells(framework)
     code = CHECKS.format(
+        setup=setup,
         module=MODULES[framework],
         modules=sorted(MODULES.values()),
         imports=imports,
         page_cells=[source for source, _ in printed],
-        **EXTRA.get(framework, dict.fromkeys(EXTRA["jax"], "")),
+        **dict.fromkeys(EXTRA["jax"], "") | EXTRA.get(framework, {}),
     )
     run = {"capture_output": True, "text": True, "cwd": ROOT, "env": os.environ | variables}
     result = subprocess.run([python, "-c", code], **run)
     assert result.returncode == 0, result.stderr[-3000:]
+    if setup:
+        assert "Installing" not in result.stdout, result.stdout[-2000:]
+        assert colab_smoke.distributions(venv) == before, f"{framework}: the first cell installed"
     results = json.loads(result.stdout.strip().splitlines()[-1])
     assert where != NEWEST or results["python"] == NEWEST, results["python"]
-    return framework, results
+    return framework, where, results
 
 
 @pytest.mark.processes
 def test_the_module_keeps_the_packages_promises(checked):
-    """Named errors, reproducible seeded data and shuffles, d2l's shapes, no other framework
-    imported, and the first examples the chapter prints."""
-    framework, results = checked
+    """Named errors, reproducible seeded data and shuffles (PyTorch's the same as here), d2l's
+    shapes, no other framework imported, and the first examples the chapter prints."""
+    framework, where, results = checked
     for name in ("noise", "batch_size", "num_train", "w"):
         assert results[name] is not None, f"{framework}: {name} was accepted"
         assert results[name].startswith(f"{name} must be"), results[name]
@@ -163,36 +176,23 @@ def test_the_module_keeps_the_packages_promises(checked):
     printed = chapter_cells(framework)[1]
     assert printed, f"{framework}: no cell of the chapter prints its first example"
     assert results["page"] == [stored for _, stored in printed], framework
-    assert framework not in EXTRA or results["flag kept"], framework
-
-
-@pytest.mark.parametrize("framework", sorted(ORIGINAL))
-def test_the_default_path_prints_the_originals_first_example(framework):
-    page, features, label = ORIGINAL[framework]
-    texts = text_outputs(framework, page)
-    matching = [text for text in texts if features in text and "match: True" in text]
-    assert matching, f"{framework}: no output shows {features} and a match"
-    assert any(label in text for text in texts)
+    assert framework != "jax" or results["flag kept"], framework
+    if framework == DEFAULT and where == "own":
+        here = {"S": SyntheticRegressionData, "results": {}}
+        exec(DIGEST, here)
+        assert results["digest"] == here["results"]["digest"]
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_the_originals_shapes_and_length_hold(framework):
+def test_the_chapter_prints_the_originals_shapes_length_and_first_example(framework):
     texts = text_outputs(framework)
-    X_shape, y_shape = "(32, 2)", "(32, 1)"
-    if framework == DEFAULT:  # PyTorch prints a torch.Size, the others a tuple
-        X_shape, y_shape = "torch.Size([32, 2])", "torch.Size([32, 1])"
-    assert any(f"X shape: {X_shape}" in text for text in texts), framework
-    assert any(f"y shape: {y_shape}" in text for text in texts), framework
+    shape = "torch.Size([32, {}])" if framework == DEFAULT else "(32, {})"  # PyTorch's, a tuple
+    for name, width in (("X", 2), ("y", 1)):
+        assert any(f"{name} shape: {shape.format(width)}" in text for text in texts), framework
     assert "32" in [text.strip() for text in texts], f"{framework}: no loader length of 32"
-
-
-@pytest.mark.processes
-@pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_the_first_cell_installs_nothing_in_the_frameworks_own_environment(framework):
-    venv = ROOT / FRAMEWORKS[framework].environment
-    before = colab_smoke.distributions(venv)
-    result = subprocess.run(
-        [venv / "bin" / "python", "-c", setup_cell(framework)], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "Installing" not in result.stdout and colab_smoke.distributions(venv) == before
+    if framework in ORIGINAL:
+        page, features, label = ORIGINAL[framework]
+        texts = text_outputs(framework, page)
+        matching = [text for text in texts if features in text and "match: True" in text]
+        assert matching, f"{framework}: no output shows {features} and a match"
+        assert any(label in text for text in texts)

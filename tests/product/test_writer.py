@@ -1,7 +1,6 @@
 """write_regression_file and open_regression_file: no file passes as complete unless it is,
 writes resume to the same bytes, and errors name what went wrong."""
 
-import contextlib
 import errno
 import itertools
 import json
@@ -18,16 +17,14 @@ import pytest
 
 import d2lsave
 from d2lsave import CorruptDatasetError, DiskFullError, IncompleteDatasetError, manifest_path
+from tests.product.conftest import FILE, ROWS
 
-# 20 chunks of 100 rows, a checkpoint every third chunk: a kill often lands between two.
-ROWS, CHECKPOINT = {"w": [2.0, -3.4], "b": 4.2, "noise": 0.01, "num_examples": 1950}, 3
-ARGS = {**ROWS, "chunk": 100, "checkpoint_every": CHECKPOINT, "progress": False}
 NOT_COMPLETE = (IncompleteDatasetError, FileNotFoundError)
 read = d2lsave.open_regression_file
 
 
 def _write(path: Path, **changes):
-    return d2lsave.write_regression_file(path, **ARGS | changes)
+    return d2lsave.write_regression_file(path, **FILE | {"progress": False} | changes)
 
 
 def _manifest(path: Path) -> dict:
@@ -59,14 +56,6 @@ def _fail_at_chunk(path: Path, chunk: int) -> None:
         _write(path)
 
 
-@pytest.fixture(scope="module")
-def one_pass(tmp_path_factory) -> tuple[bytes, dict]:
-    """The bytes and manifest of a file written in one go."""
-    path = tmp_path_factory.mktemp("one-pass") / "rows.npy"
-    _write(path)
-    return path.read_bytes(), _manifest(path)
-
-
 def test_the_reader_opens_the_rows_written_and_refuses_any_other_file(tmp_path):
     path = tmp_path / "rows.npy"
     rows = _write(path)
@@ -94,51 +83,43 @@ def test_the_reader_opens_the_rows_written_and_refuses_any_other_file(tmp_path):
     pytest.raises(FileNotFoundError, read, tmp_path / "missing.npy").match("no dataset")
 
 
-def _kill_and_resume(path: Path, one_pass, hook, from_outside: bool = False) -> dict:
-    """Write in a forked child that calls hook(n, written) around each chunk, killed by the hook
-    or from here once a checkpoint is recorded; resume here. Returns the manifest left."""
+@pytest.mark.parametrize(
+    ("kill_at", "before_write", "from_outside"),
+    [(18, True, False), (10, True, False), (17, False, False), (5, True, True)],
+)
+def test_a_killed_write_resumes_to_the_same_bytes(
+    tmp_path, written, kill_at, before_write, from_outside
+):
+    """SIGKILL, from the writer itself or from here, before or after it writes chunk `kill_at`;
+    resuming writes only the chunks after the last checkpoint, into the same file."""
+    path, fork = tmp_path / "rows.npy", multiprocessing.get_context("fork")
+    waiting = fork.Event()
+
+    def hook(n, done):
+        if n == kill_at and done != before_write:
+            waiting.set()
+            if from_outside:
+                time.sleep(60)
+            else:
+                os.kill(os.getpid(), signal.SIGKILL)
+
     with _on_chunks(hook):
-        child = multiprocessing.get_context("fork").Process(target=_write, args=(path,))
+        child = fork.Process(target=_write, args=(path,))
         child.start()
-    deadline = time.monotonic() + 60
-    while from_outside and child.is_alive() and time.monotonic() < deadline:
-        with contextlib.suppress(FileNotFoundError, json.JSONDecodeError, KeyError):
-            if _manifest(path)["chunks_written"] > 0:
-                break
-        time.sleep(0.01)
     if from_outside:
+        assert waiting.wait(60)
         os.kill(child.pid, signal.SIGKILL)
     child.join(60)
     assert child.exitcode == -signal.SIGKILL
     pytest.raises(NOT_COMPLETE, read, path)
     manifest = _manifest(path)
     assert manifest["complete"] is False
-    written = []  # resuming writes only the chunks after the last checkpoint, and the same file
-    with _on_chunks(lambda n, done: written.append(n) if done else None):
+    assert manifest["chunks_written"] == (kill_at - 1) // 3 * 3  # checkpoint_every=3
+    rewritten = []
+    with _on_chunks(lambda n, done: rewritten.append(n) if done else None):
         _write(path)
-    assert len(written) == 20 - manifest["chunks_written"]
-    assert path.read_bytes() == one_pass[0] and _manifest(path) == one_pass[1]
-    return manifest
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_a_write_killed_at_a_random_chunk_resumes_to_the_same_bytes(tmp_path, one_pass, seed):
-    rng = np.random.default_rng(seed)
-    kill_at, before_write = int(rng.integers(1, 21)), bool(rng.integers(2))
-
-    def hook(n, written):
-        if n == kill_at and written != before_write:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    manifest = _kill_and_resume(tmp_path / "rows.npy", one_pass, hook)
-    assert manifest["chunks_written"] == (kill_at - 1) // CHECKPOINT * CHECKPOINT
-
-
-def test_a_write_killed_from_outside_resumes_too(tmp_path, one_pass):
-    """SIGKILL from another process at whatever chunk; the last one waits to be killed."""
-    _kill_and_resume(
-        tmp_path / "rows.npy", one_pass, lambda n, _: time.sleep(60 if n == 20 else 0.05), True
-    )
+    assert len(rewritten) == 20 - manifest["chunks_written"]
+    assert path.read_bytes() == written.read_bytes() and _manifest(path) == _manifest(written)
 
 
 @pytest.mark.parametrize(
@@ -147,17 +128,17 @@ def test_a_write_killed_from_outside_resumes_too(tmp_path, one_pass):
         ("missing/rows.npy", {}, FileNotFoundError, "folder .*missing.* does not exist"),
         ("", {}, IsADirectoryError, "path must name a file, got the folder"),
         (3, {}, TypeError, "path must be a str or os.PathLike, got 3"),
-        ("rows.npy", {"noise": -1}, ValueError, "noise must be a finite real number >= 0, got -1"),
-        ("rows.npy", {"num_examples": 0}, ValueError, "num_examples must be an integer >= 1"),
-        ("rows.npy", {"chunk": 0}, ValueError, "chunk must be an integer >= 1, got 0"),
-        ("rows.npy", {"w": []}, ValueError, "w must be a non-empty"),
-        (
-            "rows.npy",
-            {"num_examples": 2**40, "chunk": 1},
-            ValueError,
-            "makes 1,099,511,627,776 blocks, and at most 2",
-        ),
-        ("rows.npy", {"checkpoint_every": 0}, ValueError, "checkpoint_every must be an integer"),
+    ]
+    + [
+        ("rows.npy", change, ValueError, message)
+        for change, message in [
+            ({"noise": -1}, "noise must be a finite real number >= 0, got -1"),
+            ({"num_examples": 0}, "num_examples must be an integer >= 1"),
+            ({"chunk": 0}, "chunk must be an integer >= 1, got 0"),
+            ({"w": []}, "w must be a non-empty"),
+            ({"num_examples": 2**40, "chunk": 1}, "makes 1,099,511,627,776 blocks, and at most 2"),
+            ({"checkpoint_every": 0}, "checkpoint_every must be an integer"),
+        ]
     ],
 )
 def test_wrong_arguments_are_named_and_leave_nothing(tmp_path, where, change, error, message):
@@ -166,7 +147,7 @@ def test_wrong_arguments_are_named_and_leave_nothing(tmp_path, where, change, er
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_full_disk_is_named_and_the_write_resumes_with_the_same_parameters(tmp_path, one_pass):
+def test_a_full_disk_is_named_and_the_write_resumes_with_the_same_parameters(tmp_path, written):
     path, other = tmp_path / "rows.npy", tmp_path / "other.npy"
     with pytest.raises(DiskFullError, match="no space left .* free some space") as err:
         _fail_at_chunk(path, 11)
@@ -176,7 +157,7 @@ def test_a_full_disk_is_named_and_the_write_resumes_with_the_same_parameters(tmp
     error.match("unfinished write with parameters .*'seed': 0")
     pytest.raises(NOT_COMPLETE, read, path)
     _write(path)
-    assert path.read_bytes() == one_pass[0]
+    assert path.read_bytes() == written.read_bytes()
     pytest.raises(DiskFullError, _fail_at_chunk, other, 7)
     _write(other, seed=1, resume=False)
     assert _manifest(other)["parameters"]["seed"] == 1
