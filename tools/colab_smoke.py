@@ -1,10 +1,5 @@
-"""The book's notebooks where readers run them: Colab's versions, a bare Jupyter, Binder's.
-
-Each runtime is an environment made once with uv under `_build/runtimes/<name>`, kept while
-what it was made from holds, and put back as it was made before each use (`reset`). Notebooks
-run on its kernel with their own first cell, which pip-installs what the runtime lacks
-(d2lsave from a wheel of this checkout, through D2LSAVE_WHEEL: GitHub is out of reach here).
-"""
+"""The book's notebooks where readers run them (Colab's versions, a bare Jupyter, Binder's), each
+runtime a uv environment under `_build/runtimes/<name>`, made once and reset before each use."""
 
 from __future__ import annotations
 
@@ -16,15 +11,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from unittest import mock
 
+import nbclient
 import nbformat
-from nbclient import NotebookClient
 from nbval.plugin import find_comment_markers, find_metadata_tags, get_sanitize_patterns
 
 from d2lsetup import DEFAULT, FRAMEWORKS, INSTALLERS, PACKAGES
@@ -34,14 +28,10 @@ from tools.frameworks import derived_notebook, page_frameworks
 
 RUNTIME = ROOT / "tools" / "colab_runtime.txt"
 BINDER = ROOT / "binder" / "requirements.txt"
-CONSTRAINTS = ROOT / "constraints.txt"
 BUILD = ROOT / "_build" / "runtimes"
 DIST = BUILD / "dist"
-SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"  # nbval's patterns (pyproject.toml)
 UV = Path(sys.executable).parent / "uv"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-ABSENT = ("d2l", "d2lsave", "myst-nb")  # what no runtime holds before its first notebook
-OPTIONAL = re.compile(r"\b(ImportError|ModuleNotFoundError|Exception)\b")  # `except` of these
 EXPLORER = "explorer.ipynb"  # run in Colab's classic Notebook (tests/runtimes), not by `run`
 KERNEL = "colab"  # each runtime's kernel is named after it
 
@@ -64,23 +54,20 @@ LACKING = tuple(name for name in FRAMEWORKS if name not in COLAB_FRAMEWORKS)
 
 @dataclass(frozen=True)
 class Runtime:
-    """Where readers run the notebooks: how its environment is made and what runs there."""
+    """How a runtime's environment is made and which notebooks run there."""
 
-    name: str
     requirements: tuple[str, ...]  # uv pip install arguments
-    python: str | None  # the X.Y version it needs; None: this machine's
+    python: str | None  # the X.Y version it needs; None: this environment's base Python
     whole: tuple[str, ...]  # frameworks whose notebooks run to their end, each in a new kernel
     first: tuple[str, ...]  # frameworks whose notebooks' first cells and imports run, one kernel
 
 
+BARE_KERNEL = f"ipykernel=={pins(ROOT / 'constraints.txt')['ipykernel']}"
 COLAB_PYTHON = re.search(r"^# python: (\d+\.\d+)$", RUNTIME.read_text(), re.M)[1]
 RUNTIMES = {
-    runtime.name: runtime
-    for runtime in (
-        Runtime("colab", ("-r", str(RUNTIME)), COLAB_PYTHON, COLAB_FRAMEWORKS, LACKING),
-        Runtime("bare", (f"ipykernel=={pins(CONSTRAINTS)['ipykernel']}",), None, (), (DEFAULT,)),
-        Runtime("binder", ("-r", str(BINDER)), None, (), (DEFAULT,)),
-    )
+    "colab": Runtime(("-r", str(RUNTIME)), COLAB_PYTHON, COLAB_FRAMEWORKS, LACKING),
+    "bare": Runtime((BARE_KERNEL,), None, (), (DEFAULT,)),
+    "binder": Runtime(("-r", str(BINDER)), None, (), (DEFAULT,)),
 }
 
 
@@ -88,13 +75,11 @@ RUNTIMES = {
 class Run:
     """What the notebooks did in a runtime."""
 
-    runtime: str
     before: dict[str, str]  # distributions before the first notebook
-    after: dict[str, str]  # and after the last one
+    after: dict[str, str] = field(default_factory=dict)  # and after the last one
     ran: dict[str, nbformat.NotebookNode] = field(default_factory=dict)  # name -> executed
     errors: dict[str, tuple[int, str]] = field(default_factory=dict)  # name -> first failure
     differences: dict[str, list[int]] = field(default_factory=dict)  # name -> differing cells
-    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def installed(self) -> list[str]:
@@ -107,23 +92,17 @@ class Run:
 
 def _run(*args: str | Path, **kwargs) -> str:
     """What a command printed; CalledProcessError if it fails."""
-    run = subprocess.run(
-        [str(a) for a in args], check=True, text=True, stdout=subprocess.PIPE, **kwargs
-    )
-    return run.stdout
+    command = [str(a) for a in args]
+    return subprocess.run(command, check=True, text=True, stdout=subprocess.PIPE, **kwargs).stdout
 
 
-def find_python(version: str | None) -> Path:
-    """`pythonX.Y` on PATH or in pyenv, checked to run (a pyenv shim may not); NoPython if
-    none does. None: the base Python of this environment."""
-    if version is None:
-        return Path(sys.executable)  # a venv made from a venv's Python uses its base Python
+def find_python(version: str) -> Path:
+    """`pythonX.Y` on PATH or in pyenv that runs (a pyenv shim may not), else NoPython."""
     pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
     found = [shutil.which(f"python{version}"), *sorted(pyenv.glob(f"{version}.*/bin/python"))]
-    check = "import sys; print('%d.%d' % sys.version_info[:2])"
     for candidate in filter(None, found):
-        ran = subprocess.run([candidate, "-c", check], capture_output=True, text=True, check=False)
-        if ran.stdout.strip() == version:
+        ran = subprocess.run([candidate, "--version"], capture_output=True, text=True, check=False)
+        if ran.stdout.startswith(f"Python {version}."):
             return Path(candidate)
     raise NoPython(f"no Python {version} on PATH or in {pyenv} (`pyenv install {version}`)")
 
@@ -143,42 +122,37 @@ def importable(venv: Path, modules: list[str]) -> list[str]:
 def _uv(venv: Path, command: str, *requirements: str | Path) -> None:
     """`uv pip install` (from pip's sources, hardlinked from uv's cache) or `uninstall`."""
     sources = pip_sources.source_options() if command == "install" else []
-    _run(
-        UV, "pip", command, "--quiet", "--python", venv / "bin" / "python", *sources, *requirements
-    )
+    python = venv / "bin" / "python"
+    _run(UV, "pip", command, "--quiet", "--python", python, *sources, *requirements)
 
 
-def make(runtime: Runtime) -> Path:
-    """The runtime's environment with its kernel, made anew unless the one there was made from
-    the same Python and requirements and `reset` puts it back as it was made."""
-    venv, python = BUILD / runtime.name, find_python(runtime.python)
+def prepare(name: str = KERNEL) -> Path:
+    """A runtime's environment with its kernel: the one made from the same inputs, reset."""
+    runtime, venv = RUNTIMES[name], BUILD / name
+    python = find_python(runtime.python) if runtime.python else Path(sys.executable)
     files = [Path(argument) for argument in runtime.requirements if Path(argument).is_file()]
     made_from = f"{python} {runtime.requirements} {digest(files)}"
-    if (venv / ".made-from").is_file() and (venv / ".made-from").read_text() == made_from:
-        if reset(venv):
-            return venv
+    stamp = venv / ".made-from"
+    if stamp.is_file() and stamp.read_text() == made_from and reset(venv):
+        return venv
     shutil.rmtree(venv, ignore_errors=True)
     # the pip (and setuptools) `python -m venv` installs, from its own wheels, but with uv
     _run(python, "-m", "venv", "--without-pip", venv)
     where = "import ensurepip, pathlib; print(pathlib.Path(ensurepip.__file__).parent)"
     bundled = Path(_run(venv / "bin" / "python", "-c", where).strip()) / "_bundled"
-    if wheels := sorted(bundled.glob("*.whl")):
-        _uv(venv, "install", *wheels)
-    else:  # a Python whose ensurepip has no wheels of its own
-        _run(venv / "bin" / "python", "-m", "ensurepip")
+    _uv(venv, "install", *sorted(bundled.glob("*.whl")))
     _uv(venv, "install", *runtime.requirements)
-    kernel = venv / "share" / "jupyter" / "kernels" / runtime.name
+    kernel = venv / "share" / "jupyter" / "kernels" / name
     kernel.mkdir(parents=True)
     argv = [str(venv / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    (kernel / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": runtime.name}))
+    (kernel / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": name}))
     (venv / ".baseline.json").write_text(json.dumps(distributions(venv), indent=1))
-    (venv / ".made-from").write_text(made_from)
+    stamp.write_text(made_from)
     return venv
 
 
 def reset(venv: Path) -> bool:
-    """Uninstall what was added since the environment was made and put the installers back;
-    False if any other version changed, which only making it again undoes."""
+    """Put an environment back as it was made; False if more than its installers changed."""
     baseline = json.loads((venv / ".baseline.json").read_text())
     now = distributions(venv)
     changed = {name for name, version in baseline.items() if now.get(name) != version}
@@ -189,11 +163,6 @@ def reset(venv: Path) -> bool:
     if changed:
         _uv(venv, "install", *[f"{n}=={baseline[n]}" for n in changed])
     return distributions(venv) == baseline
-
-
-def prepare(name: str = KERNEL) -> Path:
-    """A runtime's environment, made or reset, for tests that run something else in it."""
-    return make(RUNTIMES[name])
 
 
 def build_wheel() -> Path:
@@ -208,24 +177,18 @@ def build_wheel() -> Path:
     return wheel
 
 
-def kernel_variables(venv: Path, wheel: Path) -> dict[str, str]:
-    """What makes the environment's kernel findable and points the first cells at `wheel`;
-    pip compiles nothing it installs to bytecode (`--compile` off), which changes no version."""
-    kernels = str(venv / "share" / "jupyter")
-    return {"JUPYTER_PATH": kernels, "D2LSAVE_WHEEL": str(wheel), "PIP_COMPILE": "0"}
-
-
 @contextmanager
 def kernel_environment(venv: Path, wheel: Path) -> Iterator[str]:
-    """`kernel_variables` in force; yields a scratch folder to run notebooks in."""
-    with mock.patch.dict(os.environ, kernel_variables(venv, wheel)):
-        with tempfile.TemporaryDirectory() as scratch:
-            yield scratch
+    """The environment's kernel findable and the first cells pointed at `wheel` (pip compiling
+    nothing to bytecode, which changes no version); yields a scratch folder to run notebooks in."""
+    kernels = str(venv / "share" / "jupyter")
+    variables = {"JUPYTER_PATH": kernels, "D2LSAVE_WHEEL": str(wheel), "PIP_COMPILE": "0"}
+    with mock.patch.dict(os.environ, variables), tempfile.TemporaryDirectory() as scratch:
+        yield scratch
 
 
 def notebooks(frameworks: tuple[str, ...]) -> list[Path]:
-    """The notebook in book/ of each page, in reading order, for each of `frameworks` the page
-    is written in."""
+    """The book/ notebooks, in reading order, of each page in each of `frameworks` it has."""
     pages = [(md, framework) for md in toc_notebooks() for framework in page_frameworks(md)]
     return [derived_notebook(md, framework) for md, framework in pages if framework in frameworks]
 
@@ -234,35 +197,17 @@ def code_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [cell for cell in notebook.cells if cell.cell_type == "code"]
 
 
-def imports(notebook: nbformat.NotebookNode) -> str:
-    """Every absolute import of the code after the first cell, in order, but those tried in a
-    block that copes with their failure (`except ImportError`), which are optional."""
-    found = []
-    for cell in code_cells(notebook)[1:]:
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:  # IPython syntax; the book's cells have none
-            continue
-        optional = {
-            id(node)
-            for block in ast.walk(tree)
-            if isinstance(block, ast.Try)
-            and any(h.type is None or OPTIONAL.search(ast.unparse(h.type)) for h in block.handlers)
-            for statement in block.body
-            for node in ast.walk(statement)
-        }
-        nodes = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
-        found += [
-            ast.unparse(node)
-            for node in sorted(nodes, key=lambda node: node.lineno)
-            if getattr(node, "level", 0) == 0 and id(node) not in optional
-        ]
-    return "\n".join(dict.fromkeys(found))
+def imports(nodes: Iterable[ast.AST]) -> Iterator[str]:
+    """The absolute imports among `nodes`, but the optional ones (in a `try` block)."""
+    for node in nodes:
+        if isinstance(node, ast.Import | ast.ImportFrom) and getattr(node, "level", 0) == 0:
+            yield ast.unparse(node)
+        elif not isinstance(node, ast.Try):
+            yield from imports(ast.iter_child_nodes(node))
 
 
 def printed(cell: nbformat.NotebookNode, patterns: list[tuple[str, str]]) -> str:
-    """What a code cell printed and the text of its results, as nbval compares them after its
-    sanitizing patterns; stderr, figures and widget views are left out."""
+    """A code cell's printed text and results, as nbval compares them (no stderr or figures)."""
     texts = []
     for output in cell.get("outputs", []):
         if output.output_type == "stream" and output.name == "stdout":
@@ -284,9 +229,8 @@ def compared(cell: nbformat.NotebookNode) -> bool:
 
 
 def differences(stored: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> list[int]:
-    """The code cells nbval compares, the first apart, whose printed text differs from the
-    stored one, by index among the notebook's cells; appended cells are not compared."""
-    patterns = get_sanitize_patterns(SANITIZE.read_text())
+    """Indices of the cells after the first whose outputs nbval compares and finds changed."""
+    patterns = get_sanitize_patterns((ROOT / "tests" / "nbval_sanitize.cfg").read_text())
     cells = zip(stored.cells, executed.cells, strict=False)
     pairs = [(i, old, new) for i, (old, new) in enumerate(cells) if old.cell_type == "code"]
     return [
@@ -296,52 +240,38 @@ def differences(stored: nbformat.NotebookNode, executed: nbformat.NotebookNode) 
     ]
 
 
-def execute(notebook: nbformat.NotebookNode, kernel: str, folder: str) -> list[tuple[int, str]]:
-    """Run every cell of a notebook in a fresh kernel: (number among the code cells,
-    `ename: evalue`) of each that failed."""
-    cells = code_cells(notebook)
-    for cell in cells:
-        cell.outputs, cell.execution_count = [], None
-    resources = {"metadata": {"path": folder}}
-    NotebookClient(
-        notebook, timeout=900, kernel_name=kernel, allow_errors=True, resources=resources
-    ).execute()
+def failures(notebook: nbformat.NotebookNode) -> list[tuple[int, str]]:
+    """(code cell number, `ename: evalue`) of each cell of a run notebook that failed."""
     return [
         (number, f"{output.ename}: {output.evalue}")
-        for number, cell in enumerate(cells)
+        for number, cell in enumerate(code_cells(notebook))
         for output in cell.outputs
         if output.output_type == "error"
     ]
 
 
 def run(name: str = KERNEL) -> Run:
-    """Make (or reset) a runtime's environment and run its notebooks there."""
-    runtime, started = RUNTIMES[name], time.monotonic()
-    venv = make(runtime)
-    before = distributions(venv)
-    if held := [n for n in ABSENT if n in before]:
-        raise RuntimeError(f"the environment {venv} should not hold {held}")
-    result = Run(name, before, before)
+    """Make (or reset) a runtime's environment and run its notebooks there, each in a new kernel
+    (nbclient clearing their outputs) but for the first cells, which share one."""
+    venv, runtime = prepare(name), RUNTIMES[name]
+    result = Run(distributions(venv))
     with kernel_environment(venv, build_wheel()) as scratch:
-        result.seconds["environment"] = time.monotonic() - started
+        options = {"cwd": scratch, "kernel_name": name, "timeout": 900, "allow_errors": True}
         for path in [path for path in notebooks(runtime.whole) if path.name != EXPLORER]:
-            started = time.monotonic()
             result.ran[path.name] = notebook = nbformat.read(path, as_version=4)
-            if failed := execute(notebook, name, scratch):
-                result.errors[path.name] = failed[0]
+            nbclient.execute(notebook, **options)
             result.differences[path.name] = differences(nbformat.read(path, 4), notebook)
-            result.seconds[path.name] = time.monotonic() - started
-        # one kernel: each notebook's first cell, then every import of its code
-        started, paths, cells = time.monotonic(), notebooks(runtime.first), []
-        for path in paths:
-            notebook = nbformat.read(path, as_version=4)
-            sources = [code_cells(notebook)[0].source, imports(notebook)]
-            cells += [nbformat.v4.new_code_cell(source) for source in sources]
-        failed = execute(nbformat.v4.new_notebook(cells=cells), name, scratch) if cells else []
-        for number, path in enumerate(paths):
-            result.ran[path.name] = nbformat.v4.new_notebook(cells=cells[2 * number :][:2])
-            if mine := [(cell % 2, error) for cell, error in failed if cell // 2 == number]:
-                result.errors[path.name] = mine[0]
-        result.seconds["first cells"] = time.monotonic() - started
+        firsts = []  # each notebook's first cell, then its unconditional imports, in one kernel
+        for path in notebooks(runtime.first):
+            code = code_cells(nbformat.read(path, as_version=4))
+            trees = [ast.parse(cell.source) for cell in code[1:]]
+            imported = dict.fromkeys(line for tree in trees for line in imports(tree.body))
+            sources = [code[0].source, "\n".join(imported)]
+            cells = [nbformat.v4.new_code_cell(source) for source in sources]
+            result.ran[path.name] = nbformat.v4.new_notebook(cells=cells)
+            firsts += cells
+        nbclient.execute(nbformat.v4.new_notebook(cells=firsts), **options)
+    failed = {page: failures(notebook) for page, notebook in result.ran.items()}
+    result.errors = {page: errors[0] for page, errors in failed.items() if errors}
     result.after = distributions(venv)
     return result

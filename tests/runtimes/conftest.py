@@ -1,5 +1,4 @@
-"""What the runtime tests share: each runtime's run of the notebooks, made once per session,
-and a Jupyter server on a fresh copy of the explorer notebook, in which a cell is typed."""
+"""A Jupyter server on a fresh copy of the explorer notebook, and a cell typed in it."""
 
 from __future__ import annotations
 
@@ -19,35 +18,13 @@ import pytest
 from tests.conftest import ROOT
 from tools import colab_smoke
 
-RUNS: dict[str, colab_smoke.Run] = {}
-
-
-@pytest.fixture(scope="session")
-def run_in():
-    """The run of the notebooks in a runtime (tools/colab_smoke.py), made on first use;
-    skipped, saying why, without the Python it needs."""
-
-    def run(name: str) -> colab_smoke.Run:
-        if name not in RUNS:
-            try:
-                RUNS[name] = colab_smoke.run(name)
-            except colab_smoke.NoPython as missing:
-                pytest.skip(str(missing))
-            print(f"{name}: seconds", {k: round(v) for k, v in RUNS[name].seconds.items()})
-        return RUNS[name]
-
-    return run
-
 
 @contextlib.contextmanager
 def jupyter_server(
-    command: list[str], tmp: Path, variables: dict[str, str], whole: bool = True
+    command: list[str], tmp: Path, whole: bool = True, **variables: str
 ) -> Iterator[str]:
-    """A Jupyter server (`command`, with the options that turn off its token) on a free
-    loopback port, with a profile of its own in `tmp`/home (no user settings or extensions),
-    on `tmp`/explorer.ipynb as a student gets it: no outputs or widget state, and without
-    `whole` only its cells up to the explorer's. Yields its URL once it answers, then ends it
-    and its kernels."""
+    """The URL of a Jupyter server (`command`) with a profile of its own on `tmp`/explorer.ipynb
+    as a student gets it (without `whole`, only up to the explorer); its kernels end with it."""
     notebook = nbformat.read(ROOT / "book" / colab_smoke.EXPLORER, as_version=4)
     for cell in colab_smoke.code_cells(notebook):
         cell.outputs, cell.execution_count = [], None
@@ -73,13 +50,12 @@ def jupyter_server(
     url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 300
     try:
         while True:
-            try:
+            with contextlib.suppress(OSError):
                 urllib.request.urlopen(f"{url}/api", timeout=5)
                 break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail(f"{command[0]} did not answer at {url} within 5 minutes")
-                time.sleep(0.2)
+            if time.monotonic() > deadline or server.poll() is not None:
+                pytest.fail(f"{command[0]} did not answer at {url} within 5 minutes")
+            time.sleep(0.2)
         yield url
     finally:
         with contextlib.suppress(psutil.NoSuchProcess):  # a server that has ended already

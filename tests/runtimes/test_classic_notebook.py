@@ -1,11 +1,5 @@
-"""The explorer in Colab's front end generation: classic Notebook, ipywidgets 7, anywidget 0.9.
-
-Colab's ipywidgets 7 sliders are jQuery UI sliders, not the noUiSlider ones of ipywidgets 8
-that JupyterLab and the HTML book show. This runs the explorer notebook from the menu in the
-classic Notebook of the Colab-like environment (tools/colab_runtime.txt), the one run of it
-there: it prints what the book's stored notebook does, each slider handle is announced by its
-label, moving it with the keyboard redraws the plot, and the kernel reads the new value.
-"""
+"""The explorer's one run in Colab's front end (classic Notebook, ipywidgets 7's jQuery UI sliders):
+the book's outputs, sliders named by their labels, moved by the keyboard, read by the kernel."""
 
 from __future__ import annotations
 
@@ -21,16 +15,14 @@ from tools import colab_smoke
 from tools.explorer_page import watch
 
 pytestmark = pytest.mark.colab
-SCREENSHOT = ROOT / "_build" / "classic-explorer.png"
 # The explorer's sliders, each with its label, handle, readout and the handle's ARIA state.
 SLIDERS = """e => [...(e.closest('.widget-vbox') || document).querySelectorAll('.widget-slider')]
   .map(s => {
-    const h = s.querySelector('[role=slider]');
+    const h = s.querySelector('[role=slider]'), aria = name => h && h.getAttribute(name);
     return {label: s.querySelector('.widget-label').textContent,
-            readout: s.querySelector('.widget-readout').textContent,
-            role: h && h.getAttribute('role'), name: h && h.getAttribute('aria-label'),
-            min: h && h.getAttribute('aria-valuemin'), max: h && h.getAttribute('aria-valuemax'),
-            now: h && h.getAttribute('aria-valuenow')};
+            readout: s.querySelector('.widget-readout').textContent, role: aria('role'),
+            name: aria('aria-label'), min: aria('aria-valuemin'), max: aria('aria-valuemax'),
+            now: aria('aria-valuenow')};
   })"""
 # What classic Notebook itself logs on this notebook: a missing custom.js, CodeMirror modes it
 # looks up for the MyST directives fenced in markdown cells, and a font at about:blank.
@@ -40,6 +32,7 @@ NOTEBOOK_NOISE = (
     "Access to font at 'about:blank'",
 )
 PLOT = "e => e.querySelector('canvas').toDataURL()"  # what the plot shows now
+REDRAWN = f"old => ({PLOT})(document.querySelector('.regression-explorer')) !== old"
 IDLE = """() => window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel
   && Jupyter.notebook.kernel.is_connected() && !Jupyter.notebook.kernel_busy
   && ![...document.querySelectorAll('.input_prompt')].some(p => p.textContent.includes('*'))"""
@@ -53,11 +46,11 @@ def classic(tmp_path_factory):
     except colab_smoke.NoPython as missing:
         pytest.skip(str(missing))
     tmp = tmp_path_factory.mktemp("classic")
-    variables = colab_smoke.kernel_variables(venv, colab_smoke.build_wheel())
-    variables["PATH"] = f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"
     command = [str(venv / "bin" / "jupyter-notebook"), "--NotebookApp.token="]
-    with jupyter_server([*command, "--NotebookApp.password="], tmp, variables) as url:
-        yield url, tmp, venv
+    with colab_smoke.kernel_environment(venv, colab_smoke.build_wheel()):
+        path = f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"
+        with jupyter_server([*command, "--NotebookApp.password="], tmp, PATH=path) as url:
+            yield url, tmp, venv
 
 
 def test_explorer_prints_the_books_outputs_and_its_sliders_are_named_and_reach_the_kernel(
@@ -83,20 +76,15 @@ def test_explorer_prints_the_books_outputs_and_its_sliders_are_named_and_reach_t
         explorer = page.locator(".regression-explorer").first
         sliders = explorer.evaluate(SLIDERS)
         assert len(sliders) >= 6, sliders
+        moved = []
         for slider in sliders:  # every handle is a slider named by its label, with its values
             assert slider["role"] == "slider" and slider["name"] == slider["label"], slider
             assert None not in (slider["min"], slider["max"], slider["now"]), slider
             assert float(slider["now"]) == float(slider["readout"]), slider
-        moved = []
-        for slider in sliders:
             before = explorer.evaluate(PLOT)
             page.get_by_role("slider", name=slider["label"], exact=True).focus()
             page.keyboard.press("ArrowRight")
-            page.wait_for_function(
-                f"old => ({PLOT})(document.querySelector('.regression-explorer')) !== old",
-                arg=before,
-                timeout=10_000,
-            )
+            page.wait_for_function(REDRAWN, arg=before, timeout=10_000)
             now = {s["label"]: s for s in explorer.evaluate(SLIDERS)}[slider["label"]]
             assert float(now["readout"]) > float(slider["readout"]), now
             assert float(now["now"]) == float(now["readout"]), now
@@ -108,9 +96,7 @@ def test_explorer_prints_the_books_outputs_and_its_sliders_are_named_and_reach_t
         values = ast.literal_eval(output.inner_text().strip())
         assert list(values.values()) == pytest.approx(moved, abs=0.005)
     finally:
-        if page.locator(".regression-explorer").count():
-            page.locator(".regression-explorer").first.scroll_into_view_if_needed()
-        page.screenshot(path=str(SCREENSHOT))
+        page.screenshot(path=str(ROOT / "_build" / "classic-explorer.png"))
     widgets = {name: colab_smoke.distributions(venv)[name] for name in ("anywidget", "ipywidgets")}
     assert widgets == {name: colab_smoke.COLAB[name] for name in widgets}
     assert log.blocked_requests == [], log

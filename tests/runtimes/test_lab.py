@@ -1,8 +1,5 @@
 """The explorer in JupyterLab with a live kernel: sliders redraw and Python sees their values.
-
-Lab runs the notebook's cells up to the explorer only: nbval runs them all in this same
-environment, and the classic Notebook's test in Colab's.
-"""
+Only the cells up to the explorer run (nbval runs them all here, classic Notebook in Colab's)."""
 
 from __future__ import annotations
 
@@ -32,7 +29,7 @@ def lab(tmp_path_factory) -> str:
     (tracker / "tracker.jupyterlab-settings").write_text('{"autoStartDefaultKernel": true}')
     command = [str(Path(sys.executable).parent / "jupyter-lab"), "--IdentityProvider.token="]
     command += ["--ServerApp.password=", "--LabApp.news_url=None"]
-    with jupyter_server(command, tmp, {}, whole=False) as url:
+    with jupyter_server(command, tmp, whole=False) as url:
         yield url
 
 
