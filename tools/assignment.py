@@ -1,13 +1,9 @@
-"""The graded assignment (nbgrader): student notebooks without the answers, and grading here.
-
-`assignments/*.md` hold answer cells (`### BEGIN SOLUTION`) and check cells with hidden tests.
-`grade` autogrades each student in a sandbox, into a CSV with a reason for every lost point.
-"""
+"""The graded assignment (nbgrader): student notebooks without the answers, and grading here,
+each student in a sandbox, into a CSV with a reason for every lost point."""
 
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import csv
 import os
@@ -46,6 +42,7 @@ LOG_REASONS = {
         "the kernel's output did not arrive in time (the computer was too busy)"
     ),
 }
+IMPORT_LINE = re.compile(r"^(?:from \w[\w.]* )?import .+$", re.M)
 EXCEPTION_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Exit)):? ?(.*)$", re.M)
 COURSE_CONFIG = """\
 from nbgrader.utils import is_grade, is_locked
@@ -74,8 +71,8 @@ class AssignmentError(ValueError):
 
 @dataclass(frozen=True)
 class Limits:
-    """A grading run's time limits, in seconds. Given cells (setup, imports) get more: their first
-    imports compile torch's bytecode, which takes minutes on a busy two-core machine."""
+    """A grading run's time limits, in seconds; given cells get more, as their imports compile
+    torch's bytecode (minutes on a busy two-core machine)."""
 
     cell: float = 60
     given_cell: float = 600
@@ -98,9 +95,7 @@ class Task(NamedTuple):
     points: float
 
 
-class Row(NamedTuple):
-    """One line of the score sheet."""
-
+class Row(NamedTuple):  # one line of the score sheet
     student: str
     notebook: str
     task: str
@@ -123,14 +118,13 @@ def is_given(cell: nbformat.NotebookNode) -> bool:
 # --- the notebooks ------------------------------------------------------------------------------
 
 
-def sources(folder: Path = SOURCES) -> list[Path]:
-    """The assignment's MyST notebooks directly in `folder`, by name."""
-    return sorted(path for path in folder.glob("*.md") if is_notebook(path))
+def sources() -> list[Path]:
+    """The assignment's MyST notebooks, by name."""
+    return sorted(path for path in SOURCES.glob("*.md") if is_notebook(path))
 
 
 def source_notebook(md: Path) -> nbformat.NotebookNode:
-    """nbgrader's source notebook of `md`, answers and hidden tests included: the setup cell
-    written, ids from positions (the same bytes every time), no jupytext pairing."""
+    """nbgrader's source notebook of `md`, answers and hidden tests included, ids by position."""
     notebook = split(jupytext.read(md), DEFAULT, display_path(md))
     notebook.metadata.pop("jupytext", None)
     for index, cell in enumerate(notebook.cells):
@@ -139,9 +133,7 @@ def source_notebook(md: Path) -> nbformat.NotebookNode:
 
 
 def student_notebook(md: Path) -> nbformat.NotebookNode:
-    """What `nbgrader generate_assignment` releases of `md`, by its own preprocessors, all but the
-    one that writes the gradebook: answers replaced, hidden tests and outputs removed, cells
-    locked with checksums."""
+    """What `nbgrader generate_assignment` releases of `md`, by its preprocessors but SaveCells."""
     from nbgrader.converters import GenerateAssignment
     from nbgrader.preprocessors import SaveCells
 
@@ -153,9 +145,8 @@ def student_notebook(md: Path) -> nbformat.NotebookNode:
 
 
 def regenerate(execute: bool = True, everything: bool = False) -> list[str]:
-    """Write each source's committed notebooks where their bytes change: the `.ipynb` executed
-    with the answers (when its inputs changed, or `everything`; with `execute=False` a stale one
-    raises `StaleNotebook`) and the student copy. A report line per file written."""
+    """Write each source's executed `.ipynb` (see `tools.execute.refresh`) and student copy where
+    their bytes change; a report line per file written."""
     from tools.execute import refresh, write
 
     report, copies = [], set()
@@ -197,11 +188,11 @@ def tasks(bundle: Path | None = None) -> list[Task]:
 def nbgrader(
     course: Path, *args: str, scratch: Path | None = None, sandboxed: bool = False
 ) -> subprocess.Popen:
-    """`nbgrader ARGS` started in `course` in a session of its own, this environment's scripts
-    first on the PATH (nbgrader runs `alembic`). With `scratch`, HOME and TMPDIR lie there, pip
-    has no index, and `sandboxed` lets it write nowhere else."""
+    """`nbgrader ARGS` in `course`, in a session of its own, with this environment's `alembic`;
+    with `scratch`, HOME and TMPDIR there, no pip index, and `sandboxed` writing nowhere else."""
     argv = [sys.executable, "-m", "nbgrader", *args]
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    env = {**os.environ, "PATH": path, "MPLBACKEND": "Agg"}
     if scratch:
         for folder in ("home", "tmp"):
             (scratch / folder).mkdir()
@@ -210,9 +201,7 @@ def nbgrader(
             sandbox.command(scratch, argv, sandbox.readable_paths(), course) if sandboxed else argv
         )
     output = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
-    return subprocess.Popen(
-        argv, cwd=course, env=env | {"MPLBACKEND": "Agg"}, start_new_session=True, **output
-    )
+    return subprocess.Popen(argv, cwd=course, env=env, start_new_session=True, **output)
 
 
 def readme(notebooks: list[str], repository: dict[str, str]) -> str:
@@ -225,8 +214,8 @@ def readme(notebooks: list[str], repository: dict[str, str]) -> str:
 
 
 def release(out: Path = OUT) -> Path:
-    """Write the teacher's course folder and the student release (and its zip) under `out`;
-    return the student release."""
+    """Write the teacher's course folder, the student release and its zip under `out`; return
+    the student release."""
     teacher, student = out / "teacher", out / "student"
     for folder in (teacher, student):
         shutil.rmtree(folder, ignore_errors=True)
@@ -261,9 +250,8 @@ def _describe(error: dict, seconds: float) -> str:
 
 
 def check_results(notebook: nbformat.NotebookNode, limits: Limits) -> dict[str, tuple[float, str]]:
-    """Each check cell's score, by nbgrader's rule, and why it did not pass. A failed cell above
-    it (an answer or a given cell) is the likely cause, so it leads. A check cell that never ran,
-    which nbgrader would count as passed, is not graded."""
+    """Each check cell's score, by nbgrader's rule, and why it did not pass: a failed cell above it
+    first, as the likely cause. A check cell that never ran (nbgrader: passed) is not graded."""
     from nbgrader.utils import determine_grade
 
     results, above = {}, None
@@ -292,8 +280,7 @@ def check_results(notebook: nbformat.NotebookNode, limits: Limits) -> dict[str, 
 
 
 def failure_reason(log: str, limits: Limits) -> str:
-    """Why nbgrader could not grade, from its log: the kernel's fate where the log names it,
-    else the last exception it logged (not its own summary, "see the log")."""
+    """Why nbgrader could not grade: the kernel's fate, else the last exception it logged."""
     for pattern, reason in LOG_REASONS.items():
         if re.search(pattern, log):
             return reason.format(startup=limits.startup)
@@ -320,18 +307,16 @@ def hand_in(student_dir: Path, name: str) -> Path | str:
 
 
 def finish(process: subprocess.Popen, limits: Limits) -> tuple[str, str]:
-    """The log of an nbgrader run and what went wrong ("" if nothing). Past the time limit of
-    one student, it is killed with all it started: a kernel runs in a session of its own."""
+    """The log of an nbgrader run and what went wrong ("" if nothing); past one student's time
+    limit, it is killed with all it started (its kernel runs in a session of its own)."""
     import psutil
 
     try:
         log = process.communicate(timeout=limits.student)[0]
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            for child in psutil.Process(process.pid).children(recursive=True):
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    child.kill()
-        process.kill()
+        for child in [*psutil.Process(process.pid).children(recursive=True), process]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
         log = process.communicate()[0] or ""
         return log, f"stopped after {limits.student:g} s, the time limit for one student"
     return log, failure_reason(log, limits) if process.returncode else ""
@@ -345,9 +330,8 @@ def grade_student(
     limits: Limits = Limits(),
     sandboxed: bool = True,
 ) -> list[Row]:
-    """Grade one student in a scratch course of their own, so that a crash, a hang or deleted
-    files stay with them: a row per task, scored only where nbgrader ran the notebook to its end,
-    else why not. The autograded notebooks and nbgrader's log go to `graded/<student>/`."""
+    """Grade one student in a scratch course of their own (a crash or deleted files stay there): a
+    row per task, else why not; the graded notebooks and nbgrader's log go to `graded/<student>`."""
     student, feedback = student_dir.name, graded / student_dir.name
     bad_id = f"folder name {student!r} is not a usable student id (letters, digits, _.@+-)"
     ok = STUDENT_ID.match(student)
@@ -375,9 +359,7 @@ def grade_student(
                 try:
                     found[name] = check_results(nbformat.read(autograded, 4), limits)
                 except Exception as err:  # the submission may have wrecked its scratch course
-                    found[name] = (
-                        f"not graded: its results could not be read ({type(err).__name__})"
-                    )
+                    found[name] = f"not graded: its results could not be read ({err!r:.80})"
                 shutil.copy(autograded, feedback / name)
     rows = []
     for task in selected:
@@ -389,26 +371,21 @@ def grade_student(
 
 
 def warm_imports(bundle: Path, seconds: float) -> None:
-    """Run the given cells' imports once outside the sandbox, whose environment is read-only, so
-    that torch's and d2l's bytecode is compiled once, not in every student's kernel. Failing
-    costs time only."""
-    imports = []
-    for notebook in _notebooks(bundle).values():
-        for cell in (c for c in notebook.cells if c.cell_type == "code" and is_given(c)):
-            with contextlib.suppress(SyntaxError):  # IPython syntax: a magic or a shell escape
-                imports += [
-                    ast.unparse(node)
-                    for node in ast.parse(cell.source).body
-                    if isinstance(node, ast.Import | ast.ImportFrom)
-                    and not getattr(node, "level", 0)
-                ]
-    program = "".join(
-        f"try:\n    {i}\nexcept Exception:\n    pass\n" for i in dict.fromkeys(imports)
-    )
-    environment = {**os.environ, "MPLBACKEND": "Agg"}
+    """Run the given cells' imports once outside the read-only sandbox, so that torch's and d2l's
+    bytecode is compiled once, not in every student's kernel; failing costs time only."""
+    imports = [
+        line
+        for notebook in _notebooks(bundle).values()
+        for cell in notebook.cells
+        if cell.cell_type == "code" and is_given(cell)
+        for line in IMPORT_LINE.findall(cell.source)
+    ]
+    program = f"for line in {list(dict.fromkeys(imports))!r}:\n    try:\n        exec(line)\n"
+    program += "    except Exception:\n        pass\n"
     with contextlib.suppress(subprocess.TimeoutExpired):
         run = [sys.executable, "-c", program]
-        subprocess.run(run, cwd=bundle, env=environment, capture_output=True, timeout=seconds)
+        env = {**os.environ, "MPLBACKEND": "Agg"}
+        subprocess.run(run, cwd=bundle, env=env, capture_output=True, timeout=seconds)
 
 
 def grade(
@@ -420,9 +397,8 @@ def grade(
     jobs: int = 2,
     sandboxed: bool = True,
 ) -> list[Row]:
-    """Grade every student folder in `submissions`, `jobs` at a time, each on their own; write
-    and return the score sheet, in student, notebook and task order. `sandboxed=False` trusts
-    every submission with the teacher's files."""
+    """Grade every student folder in `submissions`, `jobs` at a time; write and return the score
+    sheet. `sandboxed=False` trusts every submission with the teacher's files."""
     if not (folders := [p for p in sorted(submissions.glob("*/")) if p.name[0] != "."]):
         what = "holds no student folder" if submissions.is_dir() else "is not a folder"
         raise AssignmentError(

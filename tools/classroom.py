@@ -1,6 +1,5 @@
-"""Zip the book's notebooks for a class (`make classroom`): each page's notebook as readers
-launch it (`notebooks/`), numbered in reading order, and a README of their Colab and Studio Lab
-links, so that a teacher can hand out either."""
+"""Zip the book's notebooks for a class (`make classroom`): each page's notebook as readers launch
+it, numbered in reading order, and a README of their Colab and Studio Lab links."""
 
 from __future__ import annotations
 

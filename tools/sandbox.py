@@ -1,10 +1,5 @@
-"""Run untrusted code, a student's notebook, where it can change nothing but one folder.
-
-Grading runs what students hand in with the teacher's user. bubblewrap (`bwrap`) confines it
-with Linux namespaces, with no root and no daemon: the file system read-only but for one
-folder, `/tmp` and HOME replaced by empty folders, its own processes only, and no network but
-its own loopback, where the grader talks to its kernel.
-"""
+"""Run a student's notebook where it can change nothing but one folder: bubblewrap's namespaces
+(no root, no daemon) make the rest read-only, hide /tmp and HOME, its own processes and loopback."""
 
 from __future__ import annotations
 
@@ -24,8 +19,8 @@ class SandboxUnavailable(RuntimeError):
 
 
 def readable_paths() -> list[Path]:
-    """What sandboxed Python reads under the hidden folders: its environment, the Python it was
-    made from, the book's checkout (d2lsave is installed from it) and the bytecode cache, if set."""
+    """What sandboxed Python reads under the hidden folders: its environment and base Python, the
+    checkout (d2lsave is installed from it) and the bytecode cache, if set."""
     from tools.book import ROOT
 
     cache = os.environ.get("PYTHONPYCACHEPREFIX")

@@ -1,10 +1,6 @@
 """The graded assignment as students and teachers get it: the tasks, the student notebooks
-without answers, the release, and a made-up class graded by the real grader.
-
-One release and one grading run (module fixtures) serve the slow tests: a class of six made-up
-students, each handing in what a real class hands in (the answers, nothing, typical mistakes, a
-hang, a notebook that deletes files, a kernel that dies), graded as `make grade` grades them.
-"""
+without answers, the release, and a made-up class of six (the answers, nothing, mistakes, a hang,
+a notebook that deletes files, a kernel that dies) graded once by the real grader."""
 
 from __future__ import annotations
 
@@ -51,10 +47,7 @@ def test_each_task_has_an_answer_a_visible_check_and_hidden_tests():
                 assert HIDDEN.search(check.source), f"{task}: no hidden tests"
                 assert "assert" in HIDDEN.sub("", check.source), f"{task}: no visible check"
                 assert grading(check)["points"] > 0
-
-
-def test_graded_code_uses_the_generated_package():
-    text = "\n".join(md.read_text() for md in SOURCES)
+    text = "\n".join(md.read_text() for md in SOURCES)  # graded code uses the generated package
     uses = ["from d2lsave import SyntheticRegressionData", "from d2lsave import RegressionExplorer"]
     uses += ["explorer.values", "explorer.set(", "explorer.data()", "explorer.fit()"]
     assert [api for api in uses if api not in text] == []
@@ -114,7 +107,7 @@ def released(tmp_path_factory) -> Path:
 
 
 def test_the_committed_student_copies_are_what_nbgrader_releases(released):
-    """The links open `assignments/student/`: the very notebooks nbgrader releases and grades."""
+    """The links open `assignments/student/`, the very notebooks nbgrader releases and grades."""
     for name in NAMES:
         committed = (assignment.STUDENT_COPIES / name).read_bytes()
         assert committed == (released / "student" / name).read_bytes()
@@ -137,9 +130,8 @@ def submission(name: str, changes: dict[str, tuple[str, ...]] | None = None):
     return notebook
 
 
-# Deletes what it can reach: relative to its folder, in HOME and /tmp, and by absolute path the
-# teacher's files the test names (`targets`, filled in by `write_class`), the canaries in the
-# real /tmp and HOME, and the course folder that /proc/self leads to.
+# Deletes what it can reach: relative to its folder, in HOME and /tmp, the course folder that
+# /proc/self leads to, and by absolute path the teacher's files and canaries (`write_class`).
 VANDAL = """\
 import glob, os, shutil, tempfile
 from pathlib import Path
@@ -172,9 +164,7 @@ def write_class(folder: Path, teacher: Path, canaries: list[Path]) -> None:
     randn = ("def bytes", "from torch import randn\n\n\ndef bytes", "torch.randn(", "randn(")
     for student, notebooks in {
         "reference": {name: submission(name) for name in NAMES},
-        "untouched": {
-            name: assignment.student_notebook(md) for name, md in zip(NAMES, SOURCES, strict=True)
-        },
+        "untouched": dict(zip(NAMES, map(assignment.student_notebook, SOURCES), strict=True)),
         "mistakes": {
             EXERCISES: submission(EXERCISES, {"remainder-sizes": OFF_BY_ONE, "on-disk": randn}),
             f"Copy of {EXPLORER}": submission(EXPLORER, {"batches": ("= 31", "= 30")}),  # Colab
@@ -210,11 +200,8 @@ def digest(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def graded(released, tmp_path_factory):
-    """The made-up class graded as on a fresh clone: no bytecode compiled yet (an empty cache
-    folder), two students at a time (`make test` runs it beside its other half, so on a busy
-    machine). With what the class folder, the teacher's course, two canary files of the
-    teacher's (in the real /tmp and HOME) and the packages a setup cell must never move held
-    before and after."""
+    """The class graded as on a fresh clone (no bytecode compiled), two students at a time; with
+    the state before and after of what no submission may change."""
     work = tmp_path_factory.mktemp("class")
     submissions, cache, token = work / "submissions", work / "bytecode", uuid.uuid4().hex
     canaries = [Path("/tmp") / f"canary-{token}", Path.home() / f"canary-{token}"]
@@ -279,9 +266,7 @@ def test_a_hanging_answer_is_stopped_and_the_rest_is_graded(graded):
 
 @pytest.mark.kernel
 def test_a_submission_that_deletes_files_harms_only_its_own_scratch_copy(graded):
-    """It deletes relative to its folder and by absolute path (the canaries in the real /tmp and
-    HOME, the teacher's course, the class folder): all are as they were. What it reaches is its
-    own scratch course, so it is not graded, and says so."""
+    """All it deletes is its own scratch course, so it is not graded, and says so."""
     for what in ("submissions", "teacher", "canaries"):
         assert graded["after"][what] == graded["before"][what], what
     rows = graded["sheets"]["vandal"]
@@ -293,8 +278,7 @@ def test_a_submission_that_deletes_files_harms_only_its_own_scratch_copy(graded)
 
 @pytest.mark.kernel
 def test_a_kernel_that_dies_is_reported_never_a_silent_zero(graded):
-    """A kernel that dies stops nbgrader where it is: no task of that notebook is reported as
-    scored, nor is any zero without why."""
+    """No task of its notebook is reported as scored, nor is any zero without why."""
     for task in EXPLORER_TASKS:
         reason = "not graded: the kernel died while running the notebook"
         assert graded["sheets"]["kernel-dies"][task] == (0, reason), task
@@ -319,8 +303,7 @@ def test_the_score_sheet_has_a_row_per_student_and_task_and_feedback(graded):
 
 @pytest.mark.kernel
 def test_grading_compiled_its_own_bytecode_and_moved_no_package(graded):
-    """The fresh-clone condition held (the class compiled torch into the empty cache folder),
-    and no setup cell of a graded notebook installed or changed anything."""
+    """The fresh-clone condition held, and no setup cell installed or changed anything."""
     assert any(graded["cache"].rglob("torch/__init__*.pyc"))
     assert graded["after"]["versions"] == graded["before"]["versions"]
 
@@ -363,13 +346,9 @@ def test_a_kernel_that_does_not_start_is_reported(
 
 def errors_on_kernel(notebook: nbformat.NotebookNode, folder: Path) -> dict[str, str]:
     """Run `notebook` in the Colab-like kernel; the errors, by grade id."""
-    NotebookClient(
-        notebook,
-        timeout=900,
-        kernel_name=colab_smoke.KERNEL,
-        allow_errors=True,
-        resources={"metadata": {"path": str(folder)}},
-    ).execute()
+    resources = {"metadata": {"path": str(folder)}}
+    kernel = {"kernel_name": colab_smoke.KERNEL, "allow_errors": True, "resources": resources}
+    NotebookClient(notebook, timeout=900, **kernel).execute()
     return {
         grading(cell).get("grade_id", "?"): output["ename"]
         for cell in notebook.cells
@@ -381,9 +360,8 @@ def errors_on_kernel(notebook: nbformat.NotebookNode, folder: Path) -> dict[str,
 @pytest.mark.colab
 @pytest.mark.kernel
 def test_the_student_notebooks_run_in_a_colab_like_environment(tmp_path, monkeypatch):
-    """Colab's own package versions (ipywidgets 7.7.1, IPython 7) and no grader: the solved
-    notebooks pass their checks, the untouched ones fail only where answers are missing, and
-    the setup cell adds d2l and d2lsave without changing any package that was there."""
+    """With Colab's versions and no grader, solved notebooks pass, untouched ones fail only at
+    the answers, and the setup cell adds d2l and d2lsave, changing nothing that was there."""
     try:
         venv = colab_smoke.prepare()
     except colab_smoke.NoPython as missing:

@@ -1,10 +1,6 @@
-"""Each graded task's checks on answers a class would hand in: the model answer and right answers
-written unlike it get the points; each plausible mistake loses them with a message naming it.
-
-A check runs as nbgrader runs it, after the given cells and the answers above it, in one
-namespace, hidden tests included; here in this process and without the setup cell, so that an
-answer takes a fraction of a second. `test_assignment.py` grades whole notebooks for real.
-"""
+"""Each task's check on answers a class would hand in: right answers (the model's and others) get
+the points, each plausible mistake loses them with a message naming it. Run as nbgrader runs
+them but in this process, without the setup cell (`test_assignment.py` grades for real)."""
 
 from __future__ import annotations
 
@@ -32,9 +28,8 @@ TASKS = list(CELLS)
 
 
 def answer(task: str, *change: str) -> str:
-    """The answer cell of `task`: the model answer; or, given one `change`, with the code of its
-    solution regions (in order, separated by "---" lines); or, given pairs old, new, with each
-    `old` replaced by its `new`."""
+    """The answer cell of `task`: the model answer, or with one `change` the code of its solution
+    regions (separated by "---" lines), or with pairs old, new each `old` replaced."""
     code, index = CELLS[task]
     source = code[index].source
     if len(change) == 1:
@@ -50,8 +45,8 @@ def answer(task: str, *change: str) -> str:
 
 
 def run(task: str, source: str) -> tuple[str | None, dict]:
-    """Run `task`'s notebook as nbgrader does, with `source` as its answer, up to its check: what
-    the check says (None when it passes, else as the score sheet says it), and the namespace."""
+    """Run `task`'s notebook up to its check with `source` as its answer: what the score sheet
+    says (None if it passes), and the namespace."""
     code, index = CELLS[task]
     namespace: dict = {"__name__": "__main__"}
     for cell in code[:index]:
@@ -280,6 +275,9 @@ RIGHT = {
 DRAWS = "torch.randn(size, len(w), generator=generator)"
 GLOBAL = ("= torch.Generator().manual_seed(seed)", "= torch.manual_seed(seed)")
 RESEEDED = "self.generator.manual_seed(self.generator.initial_seed()))"
+RESEED_CHUNK = ("size = min(", "generator.manual_seed(seed); size = min(")
+PERMUTED = "return int(torch.randperm(n, generator=torch.manual_seed(key))[i])"
+ONE_DRAW = ("(first, self.num_batches, step)", "(self.num_batches)")
 # Mistakes: the task, a part of the message that must name the mistake, and the answer: the code
 # of its solution regions, or pairs old, new of changes to the model answer.
 WRONG = [
@@ -293,28 +291,14 @@ WRONG = [
     ("on-disk", "the labels hold no noise", "b + noise", "b + 0"),
     ("on-disk", "global random state", *GLOBAL),
     ("on-disk", "at most `chunk` rows", DRAWS, DRAWS.replace("size", "num_examples") + "[:size]"),
-    (
-        "on-disk",
-        "seed the generator once",
-        "size = min(",
-        "generator.manual_seed(seed); size = min(",
-    ),
+    ("on-disk", "seed the generator once", *RESEED_CHUNK),
     ("on-disk", "seeds 3 and 4 wrote the same file", ".manual_seed(seed)", ""),
     ("on-disk", "were not written", "num_examples, chunk)", "num_examples - chunk + 1, chunk)"),
     ("disk-shuffle", "too regular", "return (i + key) % n"),
-    (
-        "disk-shuffle",
-        "without a table",
-        "return int(torch.randperm(n, generator=torch.manual_seed(key))[i])",
-    ),
+    ("disk-shuffle", "without a table", PERMUTED),
     ("disk-shuffle", "does not permute", "return (i * 7 + key) % n"),
     ("disk-shuffle", "not a permutation", "    return value", "    return scramble(i)"),
-    (
-        "on-the-fly",
-        "only 10 of them distinct",
-        "(first, self.num_batches, step)",
-        "(self.num_batches)",
-    ),
+    ("on-the-fly", "only 10 of them distinct", *ONE_DRAW),
     ("on-the-fly", "only 5 of them", "torch.Generator().manual_seed(seeds[k])", "self.generator"),
     ("on-the-fly", "two passes gave the same data", "self.generator)", RESEEDED),
     ("on-the-fly", "global random state", *GLOBAL),
@@ -362,8 +346,7 @@ def test_a_check_gives_right_answers_the_points_and_names_each_mistake(task, mis
 
 
 def test_the_model_repeatable_data_seeds_within_the_32_bits_torch_keeps(monkeypatch):
-    """Seeds past 32 bits could pass the checks, yet PyTorch's CPU generator keeps only their
-    low 32 bits: the model answer's stay within."""
+    """PyTorch's CPU generator keeps only a seed's low 32 bits: the model answer's stay within."""
     seeds = []
 
     class Recording(torch.Generator):

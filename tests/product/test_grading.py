@@ -1,6 +1,5 @@
-"""Grading that is right or says why not: each way grading can fail has its own message, bad
-input is named with what is accepted, and a submission can write to its own scratch folder only.
-"""
+"""Grading that is right or says why not: each failure has its own message, bad input is named
+with what is accepted, and a submission can write to its own scratch folder only."""
 
 from __future__ import annotations
 
@@ -47,8 +46,7 @@ def test_each_failure_of_nbgrader_has_its_own_reason(log, reason):
 
 
 def cell(kind: str, count: int | None, ename: str = "", evalue: str = "") -> nbformat.NotebookNode:
-    """A code cell of `kind` (given, answer or check), run as `count`, with the error `ename` (or
-    "stderr", output there)."""
+    """A code cell of `kind`, run as `count`, with the error `ename` (or output to "stderr")."""
     grading = {
         "given": {"locked": True, "grade_id": "imports"},
         "answer": {"solution": True, "grade_id": "a"},
@@ -63,8 +61,6 @@ def cell(kind: str, count: int | None, ename: str = "", evalue: str = "") -> nbf
 
 
 TIMED_OUT = "a cell above failed (timed out: the cell was stopped after {:g} s); then NameError"
-
-
 NOT_ANSWERED = "not answered yet: the answer still raises NotImplementedError"
 CHECKS = {  # nbgrader's score of a check cell, and why it did not pass
     "passed": ([cell("answer", 1), cell("check", 2)], (2, "")),
@@ -99,8 +95,7 @@ def test_a_check_scores_as_nbgrader_and_says_why_it_did_not_pass(cells, result):
 
 
 def test_the_configuration_gives_each_cell_the_limit_the_messages_name():
-    """nbgrader reads the limits from the course's configuration file, the messages from
-    `Limits`: the two agree on every cell of the sources."""
+    """nbgrader's limits (the course's configuration) and the messages' (`Limits`) agree."""
     section = type("Section", (), {})
     config = type("Config", (), {"CourseDirectory": section(), "Execute": section()})()
     exec(LIMITS.config(), {"get_config": lambda: config})
@@ -112,8 +107,7 @@ def test_the_configuration_gives_each_cell_the_limit_the_messages_name():
 
 @pytest.fixture
 def course(tmp_path) -> Path:
-    """A teacher's course folder of one notebook with one task, `check-a`, never run (its
-    gradebook is an empty file)."""
+    """A teacher's course folder of one notebook with one task, `check-a` (an empty gradebook)."""
     (tmp_path / "teacher" / "source" / assignment.ASSIGNMENT).mkdir(parents=True)
     for name in ("nbgrader_config.py", "gradebook.db"):
         (tmp_path / "teacher" / name).write_text("")
@@ -122,14 +116,18 @@ def course(tmp_path) -> Path:
     return tmp_path / "teacher"
 
 
-def test_bad_input_is_named_with_what_is_accepted(tmp_path, course):
+def test_bad_input_is_named_with_what_is_accepted(tmp_path, course, monkeypatch):
+    """Including a missing sandbox: how to get it, or to grade without it."""
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
     (tmp_path / "empty").mkdir()
     (tmp_path / "class" / "ada").mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "class" / "ada" / "one.ipynb")
     for folder, bundle, only, match in [
         ("nowhere", course, None, r"submissions='.*nowhere' is not a folder: give the folder"),
         ("empty", course, None, "holds no student folder: give the folder"),
         ("class", course, ["nonsense"], "task=nonsense is not a task.*the tasks are: check-a"),
         ("class", tmp_path, None, r"bundle='.*' is not a teacher's course folder.*release"),
+        ("class", course, None, r"sandboxed=True: bubblewrap .*apt-get install.*--no-sandbox"),
     ]:
         with pytest.raises(assignment.AssignmentError, match=match):
             assignment.grade(tmp_path / folder, bundle, tmp_path / "g.csv", only=only)
@@ -156,17 +154,6 @@ def test_a_missing_or_broken_notebook_or_a_bad_student_id_is_reported_not_run(tm
         ("bad id!", 0, "folder name 'bad id!' is not a usable student id (letters, digits, _.@+-)"),
         ("bob", 0, "one.ipynb is not a Jupyter notebook (NotJSONError)"),
     ]
-
-
-def test_grading_says_how_to_get_the_sandbox_when_it_is_missing(tmp_path, course, monkeypatch):
-    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
-    (tmp_path / "class" / "ada").mkdir(parents=True)
-    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "class" / "ada" / "one.ipynb")
-    with pytest.raises(
-        assignment.AssignmentError,
-        match=r"sandboxed=True: bubblewrap .*apt-get install bubblewrap.*--no-sandbox",
-    ):
-        assignment.grade(tmp_path / "class", course, tmp_path / "g.csv")
 
 
 @pytest.mark.processes
