@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 import pytest
 
+from tests.conftest import ROOT
 from tools import pdf, web_assets
 
 NPM_TIME = 499162500  # npm unpacks every file with this mtime: 1985-10-26 08:15 UTC
@@ -70,3 +72,11 @@ def test_the_pdf_is_printed_from_a_built_book_only_and_again_when_a_page_changed
     assert not pdf.is_current(html, output)
     with pytest.raises(SystemExit, match=r"html=.* holds no built book: run `make book`"):
         pdf.chapters(tmp_path / "nothing built")
+
+
+def test_the_explorers_front_end_is_a_valid_module():
+    """`node --check` reads it as a module: given as a `.js` file, Node 20 passes a broken one."""
+    source = (ROOT / "book" / "explorer.js").read_text()
+    check = ["node", "--check", "--input-type=module"]
+    result = subprocess.run(check, input=source, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
