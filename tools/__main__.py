@@ -72,10 +72,7 @@ def build_book(pdf: bool = True) -> int:
     from tools import render, web_assets
 
     web_assets.stage()
-    if render.write_all() != 0:
-        return 1
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    built = subprocess.run([jupyter_book, "build", ".", "--warningiserror", "--keep-going"])
+    built = render.build()
     if built.returncode != 0 or not pdf:
         return built.returncode
     env.ensure("chromium")

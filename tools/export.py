@@ -9,8 +9,6 @@ import contextlib
 import hashlib
 import pickle
 import re
-import subprocess
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -97,12 +95,9 @@ def read_book(out: Path = SPHINX_DIR) -> Book:
     """Sphinx's reading of the merged pages as `make book` reads them, with the `dummy` builder."""
     from tools import render
 
-    if render.write_all():
-        raise ExportError("a merged page could not be written (see above)")
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    command = [jupyter_book, "build", ROOT, "--builder", "custom", "--custom-builder", "dummy"]
-    options = ["--path-output", out, "-q", "--warningiserror", "--keep-going"]
-    read = subprocess.run([*command, *options], capture_output=True, text=True)
+    read = render.build(
+        "--builder", "custom", "--custom-builder", "dummy", "--path-output", out, "-q", capture=True
+    )
     if read.returncode:
         raise ExportError(f"Sphinx could not read the book:\n{read.stdout[-3000:]}{read.stderr}")
     return book_index(load_environment(out / "_build" / ".doctrees"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import jupytext
 import nbformat
 
 from tools import execute, frameworks
-from tools.book import display_path, toc_notebooks, write_if_changed
+from tools.book import ROOT, display_path, toc_notebooks, write_if_changed
 from tools.frameworks import DEFAULT, FRAMEWORKS, FrameworkError
 
 MERGED_SUFFIX = ".tabs.json"
@@ -140,3 +141,13 @@ def write_all() -> int:
             print(error, file=sys.stderr)
             stale = True
     return 1 if stale else 0
+
+
+def build(*options: str | Path, capture: bool = False) -> subprocess.CompletedProcess:
+    """Merge the notebook pages, then build the book from them with Jupyter Book, warnings as
+    errors: `make book`'s HTML and the export's reading of the book (`--builder`)."""
+    if write_all():
+        return subprocess.CompletedProcess([], 1, "", "a notebook page could not be merged\n")
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    command = [jupyter_book, "build", ROOT, "--warningiserror", "--keep-going", *options]
+    return subprocess.run(command, capture_output=capture, text=True)

@@ -62,6 +62,6 @@ def test_regenerating_changes_no_committed_file_and_undoes_a_hand_edit(tmp_path)
 
 
 @pytest.mark.parametrize("command", [["check", "."], ["format", "--check", "."]])
-def test_project_is_ruff_clean(command):  # make check's only lint, until the Makefile runs ruff
+def test_project_is_ruff_clean(command):  # the lint of make check and make test
     result = subprocess.run([sys.executable, "-m", "ruff", *command], cwd=ROOT, capture_output=True)
     assert result.returncode == 0, result.stdout.decode()
